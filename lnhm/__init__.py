@@ -1,0 +1,1 @@
+"""Shared plumbing for the LNHM plant-sensor warehouse jobs: settings, locks, DuckDB, job logs."""

@@ -1,0 +1,102 @@
+"""One writer at a time on the hot store (architecture invariant 4).
+
+DuckDB allows a single writing process per file, so every job that writes takes this lock
+first: a file lock beside the DuckDB file, or a session advisory lock on PostgreSQL (which also
+works across ECS tasks that share no file system). A second writer waits up to
+``LNHM_LOCK_TIMEOUT`` seconds, then gives up with ``LockTimeout``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+
+from lnhm.settings import Settings
+
+
+class LockTimeout(RuntimeError):
+    """Another writer held the lock for longer than the configured wait."""
+
+
+def _holder_text(owner_file: Path) -> str:
+    try:
+        owner = json.loads(owner_file.read_text())
+        where = f"pid {owner['pid']} on {owner['host']}"
+        return f" (held by {owner['job']}, {where}, since {owner['since']})"
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, timeout_s: float, job: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path) + ".lock")
+    owner_file = Path(str(path) + ".lock.owner")
+    try:
+        lock.acquire(timeout=timeout_s)
+    except filelock.Timeout:
+        raise LockTimeout(
+            f"another job is writing {path}{_holder_text(owner_file)}; waited {timeout_s:g} s "
+            "(LNHM_LOCK_TIMEOUT), try again later"
+        ) from None
+    try:
+        owner_file.write_text(
+            json.dumps(
+                {
+                    "job": job,
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+        )
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            owner_file.unlink()
+        lock.release()
+
+
+@contextlib.contextmanager
+def _advisory_lock(settings: Settings, name: str, timeout_s: float, job: str):
+    import psycopg2
+
+    key = int.from_bytes(hashlib.sha256(f"lnhm:{name}".encode()).digest()[:8], "big", signed=True)
+    conn = psycopg2.connect(settings.postgres_dsn(), application_name=f"lnhm-{job}")
+    conn.autocommit = True
+    try:
+        deadline = time.monotonic() + timeout_s
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("select pg_try_advisory_lock(%s)", (key,))
+                if cur.fetchone()[0]:
+                    break
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        f"another job holds the PostgreSQL lock {name!r}; waited {timeout_s:g} s "
+                        "(LNHM_LOCK_TIMEOUT), try again later"
+                    )
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        yield
+    finally:
+        conn.close()  # closing the session releases the advisory lock
+
+
+@contextlib.contextmanager
+def writer_lock(settings: Settings, name: str = "hot-store", job: str = "job"):
+    """Hold the hot store's writer lock for the duration of the block."""
+    if settings.warehouse == "duckdb":
+        path = settings.duckdb_path if name == "hot-store" else settings.duckdb_path.with_name(name)
+        with _file_lock(path, settings.lock_timeout_s, job):
+            yield
+    else:
+        with _advisory_lock(settings, name, settings.lock_timeout_s, job):
+            yield

@@ -1,0 +1,60 @@
+"""Session fixtures that start real services once: PostgreSQL, S3 (moto server), the simulator,
+headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+from tests import services
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL 15 server; ``postgres.new_database()`` gives PG* variables."""
+    server = services.start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_env(postgres) -> dict[str, str]:
+    """PG* variables for a fresh, empty database on the session's server."""
+    return postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """moto's S3 server as its own process: ``s3.env`` (AWS_* variables), ``s3.make_bucket()``."""
+    server = services.start_s3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    """Factory: ``simulator_server("--plants", "50", ...)`` starts one and returns its base URL."""
+    started: list[services.Simulator] = []
+
+    def start(*args: str) -> str:
+        sim = services.start_simulator(*args)
+        started.append(sim)
+        return sim.url
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A Selenium WebDriver for Debian's headless Chromium."""
+    with tempfile.TemporaryDirectory(prefix="lnhm-chromium-") as profile:
+        driver = services.chromium_driver(profile)
+        yield driver
+        driver.quit()
