@@ -1,0 +1,329 @@
+"""Turn plants API responses into rows of the raw tables (see contracts.md, "Raw tables").
+
+A response becomes either one `plant_readings` row or one `plant_fetch_failures` row. Rows
+are collected column-wise in a `Batch` and handed to dlt as pyarrow tables with explicit types,
+so that nothing depends on how the API shapes its payload (v1, v2, v3 or a future one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+READING_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.int64(), nullable=False),
+        pa.field("recording_taken", pa.string(), nullable=False),
+        pa.field("last_watered", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("soil_moisture", pa.float64()),
+        pa.field("temperature", pa.float64()),
+        pa.field("botanist__name", pa.string()),
+        pa.field("botanist__email", pa.string()),
+        pa.field("botanist__phone", pa.string()),
+        pa.field("origin_location", pa.string()),
+        pa.field("scientific_name", pa.string()),
+        pa.field("images", pa.string()),
+        pa.field("payload", pa.string(), nullable=False),
+        pa.field("fetched_at", TS, nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+
+FAILURE_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.int64(), nullable=False),
+        pa.field("http_status", pa.int64()),
+        pa.field("error_kind", pa.string(), nullable=False),
+        pa.field("error_message", pa.string()),
+        pa.field("body_excerpt", pa.string()),
+        pa.field("attempts", pa.int64(), nullable=False),
+        pa.field("fetched_at", TS, nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+
+RUN_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("started_at", TS, nullable=False),
+        pa.field("finished_at", TS, nullable=False),
+        pa.field("plants_polled", pa.int64(), nullable=False),
+        pa.field("readings", pa.int64(), nullable=False),
+        pa.field("failures", pa.int64(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),
+    ]
+)
+
+ERROR_KINDS = (
+    "not_found",
+    "on_loan",
+    "sensor_fault",
+    "server_error",
+    "timeout",
+    "connection_error",
+    "invalid_body",
+)
+EXCERPT_CHARS = 500
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def new_run_id(now: datetime | None = None, suffix: str | None = None) -> str:
+    """A sortable run id: `YYYYMMDDTHHMMSSZ-xxxxxx` (UTC time, then 6 hex characters)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{suffix or secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one plant id in one poll: a reading or a failure."""
+
+    plant_id: int
+    kind: str  # "reading" or one of ERROR_KINDS
+    http_status: int | None
+    body: str | None
+    message: str | None
+    attempts: int
+    fetched_at: datetime
+    parsed: dict | None = None
+
+    @property
+    def is_reading(self) -> bool:
+        return self.kind == "reading"
+
+    @property
+    def retryable(self) -> bool:
+        """Worth asking again: anything but a definite answer (a reading or a 404)."""
+        return self.kind not in ("reading", "not_found", "on_loan")
+
+
+def _error_kind(status: int, message: str) -> str:
+    text = message.lower()
+    if "loan" in text:
+        return "on_loan"
+    if "not found" in text or status == 404:
+        return "not_found"
+    if "sensor" in text:
+        return "sensor_fault"
+    if status >= 500:
+        return "server_error"
+    return "invalid_body"
+
+
+# JSON escapes that decode to text no database column takes: NUL, lone UTF-16 surrogates
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _storable(value):
+    """`value` with NUL characters dropped and lone surrogates replaced, recursively."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
+
+
+def classify(
+    plant_id: int, status: int, body: str, fetched_at: datetime, attempts: int = 1
+) -> Outcome:
+    """Classify one HTTP answer (status and body text) for `plant_id`."""
+    if "\x00" in body:
+        body = body.replace("\x00", "")
+    try:
+        parsed = json.loads(body)
+        if _UNSTORABLE_ESCAPE.search(body):
+            parsed = _storable(parsed)
+    except (ValueError, RecursionError) as exc:
+        start = body.lstrip()[:1]
+        if status >= 500 and start not in ("<", "{", "["):  # e.g. a proxy's "Bad Gateway"
+            message = f"HTTP {status}: {body.strip()[:200] or 'empty body'}"
+            return Outcome(plant_id, "server_error", status, body, message, attempts, fetched_at)
+        message = f"HTTP {status}: body is not JSON ({exc})"
+        return Outcome(plant_id, "invalid_body", status, body, message, attempts, fetched_at)
+    if not isinstance(parsed, dict):
+        message = f"HTTP {status}: JSON body is a {type(parsed).__name__}, not an object"
+        return Outcome(plant_id, "invalid_body", status, body, message, attempts, fetched_at)
+    if "error" in parsed or status >= 400:
+        message = parsed.get("error")
+        message = message if isinstance(message, str) else f"HTTP {status}: {body[:200]}"
+        kind = _error_kind(status, message)
+        return Outcome(plant_id, kind, status, body, message, attempts, fetched_at)
+    if "recording_taken" not in parsed or parsed["recording_taken"] in (None, ""):
+        message = f"HTTP {status}: reading without recording_taken"
+        return Outcome(plant_id, "invalid_body", status, body, message, attempts, fetched_at)
+    return Outcome(plant_id, "reading", status, body, None, attempts, fetched_at, parsed)
+
+
+def failure(
+    plant_id: int,
+    kind: str,
+    message: str,
+    fetched_at: datetime,
+    attempts: int,
+    http_status: int | None = None,
+    body: str | None = None,
+) -> Outcome:
+    """An outcome that has no usable HTTP answer (timeout, connection error, deadline)."""
+    return Outcome(plant_id, kind, http_status, body, message, attempts, fetched_at)
+
+
+def _text(value) -> str | None:
+    """Text exactly as sent when it is a string, else its JSON text (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return _JSON.encode(value)
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else _JSON.encode(value)
+
+
+def _number(value) -> float | None:
+    """A finite float, or None when absent or not a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _plant_id(value, asked: int) -> int:
+    """The id as sent when it is an integer that fits a bigint, else the id asked for."""
+    if isinstance(value, bool):
+        return asked
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return asked
+    return number if -(2**63) <= number < 2**63 else asked
+
+
+class Batch:
+    """Column-wise buffers for the three raw tables, deduplicated on each table's key."""
+
+    def __init__(self) -> None:
+        self.readings: dict[str, list] = {f.name: [] for f in READING_SCHEMA}
+        self.failures: dict[str, list] = {f.name: [] for f in FAILURE_SCHEMA}
+        self.runs: dict[str, list] = {f.name: [] for f in RUN_SCHEMA}
+        self._reading_index: dict[tuple[int, str], int] = {}
+        self._failure_index: dict[tuple[str, int], int] = {}
+
+    @property
+    def reading_count(self) -> int:
+        return len(self.readings["plant_id"])
+
+    @property
+    def failure_count(self) -> int:
+        return len(self.failures["plant_id"])
+
+    def __len__(self) -> int:
+        return self.reading_count + self.failure_count
+
+    def add(self, outcome: Outcome, run_id: str) -> bool:
+        """Add a reading or failure row; returns True for a reading."""
+        if outcome.is_reading:
+            self.add_reading(
+                outcome.parsed, outcome.body, outcome.plant_id, outcome.fetched_at, run_id
+            )
+            return True
+        self.add_failure(outcome, run_id)
+        return False
+
+    def add_reading(
+        self, data: dict, body: str, asked_id: int, fetched_at: datetime, run_id: str
+    ) -> None:
+        """Add one reading from the parsed body `data` (any payload shape)."""
+        plant_id = _plant_id(data.get("plant_id"), asked_id)
+        recording_taken = _text(data.get("recording_taken"))
+        botanist = data.get("botanist")
+        if not isinstance(botanist, dict):
+            botanist = {}
+        values = (
+            plant_id,
+            recording_taken,
+            _text(data.get("last_watered")),
+            _text(data.get("name")),
+            _number(data.get("soil_moisture")),
+            _number(data.get("temperature")),
+            _text(botanist.get("name")),
+            _text(botanist.get("email")),
+            _text(botanist.get("phone")),
+            _json_text(data.get("origin_location")),
+            _json_text(data.get("scientific_name")),
+            _json_text(data.get("images")),
+            body,
+            fetched_at,
+            run_id,
+        )
+        key = (plant_id, recording_taken)
+        index = self._reading_index.get(key)
+        if index is None:
+            self._reading_index[key] = len(self.readings["plant_id"])
+            for column, value in zip(self.readings.values(), values, strict=True):
+                column.append(value)
+        else:  # the same reading twice in one batch: the later copy wins, as in a merge
+            for column, value in zip(self.readings.values(), values, strict=True):
+                column[index] = value
+
+    def add_failure(self, outcome: Outcome, run_id: str) -> None:
+        excerpt = outcome.body[:EXCERPT_CHARS] if outcome.body else None
+        values = (
+            outcome.plant_id,
+            outcome.http_status,
+            outcome.kind,
+            outcome.message,
+            excerpt,
+            outcome.attempts,
+            outcome.fetched_at,
+            run_id,
+        )
+        key = (run_id, outcome.plant_id)
+        index = self._failure_index.get(key)
+        if index is None:
+            self._failure_index[key] = len(self.failures["plant_id"])
+            for column, value in zip(self.failures.values(), values, strict=True):
+                column.append(value)
+        else:
+            for column, value in zip(self.failures.values(), values, strict=True):
+                column[index] = value
+
+    def add_run(
+        self,
+        run_id: str,
+        started_at: datetime,
+        finished_at: datetime,
+        plants_polled: int,
+        readings: int,
+        failures: int,
+        outcome: str = "ok",
+    ) -> None:
+        values = (run_id, started_at, finished_at, plants_polled, readings, failures, outcome)
+        for column, value in zip(self.runs.values(), values, strict=True):
+            column.append(value)
+
+    def tables(self) -> tuple[pa.Table, pa.Table, pa.Table]:
+        """(readings, failures, runs) as pyarrow tables with the contract's types."""
+        return (
+            pa.Table.from_pydict(self.readings, schema=READING_SCHEMA),
+            pa.Table.from_pydict(self.failures, schema=FAILURE_SCHEMA),
+            pa.Table.from_pydict(self.runs, schema=RUN_SCHEMA),
+        )
