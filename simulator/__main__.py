@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="random faults are decided per plant per window of this many seconds (60)",
     )
     p.add_argument("--start", help="simulated start time, e.g. 2026-11-26T00:00:00 (UTC)")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (0: frozen at --start)",
+    )
     p.add_argument("--step", type=float, help="advance a plant's time by STEP s at each poll")
     p.add_argument("--hang-seconds", type=float, default=120.0, help="how long timeouts hang")
     return p

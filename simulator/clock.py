@@ -37,14 +37,14 @@ class Clock:
         speed: float = 1.0,
         step_s: float | None = None,
     ):
-        if speed <= 0:
-            raise ValueError("speed must be positive")
+        if speed < 0:
+            raise ValueError("speed must not be negative (0 freezes the clock at start)")
         if step_s is not None and step_s <= 0:
             raise ValueError("step_s must be positive")
         self.speed = float(speed)
         self.step_s = step_s
         self._wall0 = time.time()
-        if start is None and step_s is not None:
+        if start is None and (step_s is not None or speed == 0):
             now = datetime.fromtimestamp(self._wall0, UTC)
             start = now.replace(second=0, microsecond=0)
         self.start = _utc(start) if start is not None else None
