@@ -1,0 +1,353 @@
+"""Botanist alerts end to end: marts rows in, e-mail received by a real SMTP server out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from lnhm.locking import writer_lock
+from tests import test_alerts_support as support
+from tests.test_alerts_support import read_outbox, run_job, utcnow
+
+# fixtures shared with the other alert tests
+hot, duck, smtp = support.hot, support.duck, support.smtp
+
+
+def test_open_incident_is_announced_once_to_its_botanist(hot, smtp):
+    hot.create_marts()
+    hot.add_plant(1, "Venus flytrap", address="carl@lnhm.example", moisture=8.25, temperature=14.0)
+    hot.add_plant(
+        2,
+        "Corpse flower",
+        botanist_id=2,
+        botanist="Gertrude Jekyll",
+        address="gertrude@lnhm.example",
+    )
+    started = utcnow().replace(second=0) - timedelta(minutes=42)
+    hot.add_anomaly("a-1", 1, "moisture_low", started, worst_value=6.5)
+    env = {**hot.env, **smtp.env}
+
+    first = run_job(env)
+    assert first.returncode == 0, first.stderr
+    assert first.log["job"] == "alerts" and first.log["outcome"] == "ok"
+    received = smtp.inbox.take()
+    assert len(received) == 1
+    mail = received[0]
+    assert mail.rcpt_tos == ["carl@lnhm.example"]
+    assert "Venus flytrap" in mail.subject
+    assert "Soil moisture too low" in mail.subject
+    text = mail.text()
+    assert started.strftime("%a %d %b %Y %H:%M UTC") in text  # since when
+    assert "6.5 %" in text  # worst value
+    assert "8.2 %" in text or "8.3 %" in text  # latest moisture
+    assert "14.0 °C" in text  # latest temperature
+    assert "Venus flytrap" in mail.html() and "<table>" in mail.html()
+
+    # a rerun, and a rerun after another transform, announce nothing new
+    for _ in range(2):
+        again = run_job(env)
+        assert again.returncode == 0, again.stderr
+        assert again.log["counts"]["sent"] == 0
+    assert smtp.inbox.take() == []
+    assert [(r["alert_key"], r["message_kind"]) for r in hot.sent()] == [("anomaly:a-1", "problem")]
+
+
+def test_recovery_is_sent_once_when_the_incident_ends(hot, smtp):
+    hot.create_marts()
+    hot.add_plant(1, "Venus flytrap")
+    started = utcnow() - timedelta(hours=2)
+    hot.add_anomaly("a-1", 1, "temperature_high", started, worst_value=39.0)
+    env = {**hot.env, **smtp.env}
+    assert run_job(env).returncode == 0
+    assert len(smtp.inbox.take()) == 1
+
+    ended = utcnow().replace(second=0) - timedelta(minutes=5)
+    hot.end_anomaly("a-1", ended)
+    result = run_job(env)
+    assert result.returncode == 0, result.stderr
+    assert result.log["counts"]["recoveries_sent"] == 1
+    [mail] = smtp.inbox.take()
+    assert mail.subject.startswith("[LNHM] Resolved:")
+    assert "Temperature too high" in mail.subject
+    assert ended.strftime("%a %d %b %Y %H:%M UTC") in mail.text()
+    assert mail.message["X-LNHM-Message-Kind"] == "recovery"
+
+    assert run_job(env).returncode == 0
+    assert smtp.inbox.take() == []
+    assert [r["message_kind"] for r in hot.sent()] == ["problem", "recovery"]
+
+
+def test_incident_already_over_when_first_seen_sends_nothing(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap")
+    duck.add_anomaly(
+        "a-1",
+        1,
+        "moisture_high",
+        utcnow() - timedelta(hours=3),
+        101.0,
+        ended_at=utcnow() - timedelta(hours=2),
+    )
+    assert run_job({**duck.env, **smtp.env}).returncode == 0
+    assert smtp.inbox.take() == []
+
+
+def test_same_condition_under_a_new_anomaly_id_is_not_announced_twice(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap")
+    duck.add_anomaly("old-id", 1, "moisture_low", utcnow() - timedelta(hours=30), 4.0)
+    env = {**duck.env, **smtp.env}
+    assert run_job(env).returncode == 0
+    assert len(smtp.inbox.take()) == 1
+    # the archive pruned the incident's first readings: dbt now reports it with a new id
+    duck.sql("delete from marts.anomalies")
+    duck.add_anomaly("new-id", 1, "moisture_low", utcnow() - timedelta(hours=20), 4.0)
+    assert run_job(env).returncode == 0
+    assert smtp.inbox.take() == []
+    # and when it ends, one recovery
+    duck.end_anomaly("new-id", utcnow())
+    assert run_job(env).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert mail.message["X-LNHM-Message-Kind"] == "recovery"
+
+
+def test_not_watered_when_expected_alerts_and_recovers(hot, smtp):
+    hot.create_marts()
+    hot.add_plant(3, "Bird of paradise", hours_since_watered=30.5)
+    hot.add_plant(4, "Cactus", hours_since_watered=25.0)  # under the 26 h default
+    env = {**hot.env, **smtp.env}
+    assert run_job(env).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert "Not watered when expected" in mail.subject
+    assert "Bird of paradise" in mail.subject
+    assert "30.5 hours ago" in mail.text()
+
+    assert run_job(env).returncode == 0
+    assert smtp.inbox.take() == []
+
+    hot.sql(
+        "update marts.plant_status set last_watered_at = %s, hours_since_watered = 0.2"
+        " where plant_id = 3",
+        (utcnow(),),
+    )
+    assert run_job(env).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert mail.subject.startswith("[LNHM] Resolved: Not watered when expected")
+
+
+def test_watering_threshold_is_configurable(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(4, "Cactus", hours_since_watered=25.0)
+    assert run_job({**duck.env, **smtp.env, "LNHM_ALERT_WATERING_HOURS": "24"}).returncode == 0
+    assert len(smtp.inbox.take()) == 1
+
+
+def test_values_from_the_api_are_escaped_and_cannot_add_headers(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(5, "<script>alert(1)</script>\r\nBcc: victim@evil.example")
+    duck.add_anomaly("a-5", 5, "sensor_faults", utcnow() - timedelta(minutes=30), 4)
+    assert run_job({**duck.env, **smtp.env}).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert mail.rcpt_tos == ["carl@lnhm.example"]
+    assert mail.message["Bcc"] is None
+    assert "\n" not in mail.subject
+    html = mail.html()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" in mail.text()  # plain text shows it as written
+
+
+def test_invalid_botanist_address_goes_to_the_operator(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(6, "Orchid", address="not-an-address", valid=False)
+    duck.add_anomaly("a-6", 6, "no_reading", utcnow() - timedelta(minutes=20))
+    duck.add_plant(7, "Fern", botanist_id=2, address="fern@lnhm.example")
+    assert run_job({**duck.env, **smtp.env}).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert mail.rcpt_tos == ["ops@lnhm.example"]
+    assert "not-an-address" in mail.text() and "not usable" in mail.text()
+
+
+def test_no_reading_is_held_when_the_whole_feed_is_down(duck, smtp):
+    duck.create_marts()
+    for plant_id in (1, 2):
+        duck.add_plant(plant_id, f"Plant {plant_id}", missing=True, status="missing")
+        duck.add_anomaly(f"nr-{plant_id}", plant_id, "no_reading", utcnow() - timedelta(minutes=30))
+    duck.add_plant(3, "On loan", on_loan=True, missing=True, status="on_loan")
+    env = {**duck.env, **smtp.env}
+    result = run_job(env)
+    assert result.returncode == 0
+    assert result.log["counts"]["held"] == 2
+    assert smtp.inbox.take() == []  # the operator hears about stale sources instead
+
+    duck.sql("update marts.plant_status set is_missing = false, status = 'ok' where plant_id = 2")
+    duck.end_anomaly("nr-2", utcnow())
+    assert run_job(env).returncode == 0
+    [mail] = smtp.inbox.take()  # plant 1 alone is missing now: that is the plant's problem
+    assert mail.message["X-LNHM-Alert-Key"] == "anomaly:nr-1"
+
+
+def test_failed_delivery_is_not_recorded_and_is_retried(hot, smtp):
+    hot.create_marts()
+    hot.add_plant(1, "Venus flytrap", address="carl@lnhm.example")
+    hot.add_plant(2, "Fern", botanist_id=2, address="gone@lnhm.example")
+    for plant_id in (1, 2):
+        hot.add_anomaly(f"a-{plant_id}", plant_id, "moisture_low", utcnow(), 3.0)
+    smtp.inbox.refuse.add("gone@lnhm.example")
+    env = {**hot.env, **smtp.env}
+
+    failed = run_job(env)
+    assert failed.returncode == 1
+    assert failed.log["outcome"] == "failed"
+    assert len(failed.stderr.strip().splitlines()) == 1
+    assert "gone@lnhm.example" in failed.stderr
+    assert [m.rcpt_tos for m in smtp.inbox.take()] == [["carl@lnhm.example"]]
+    assert [r["alert_key"] for r in hot.sent()] == ["anomaly:a-1"]
+
+    smtp.inbox.refuse.clear()
+    retried = run_job(env)
+    assert retried.returncode == 0, retried.stderr
+    assert [m.rcpt_tos for m in smtp.inbox.take()] == [["gone@lnhm.example"]]
+
+
+def test_unreachable_smtp_server_fails_clearly_and_records_nothing(duck):
+    from lnhm.services import free_port
+
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap")
+    duck.add_anomaly("a-1", 1, "moisture_low", utcnow(), 3.0)
+    env = {
+        **duck.env,
+        "LNHM_SMTP_HOST": "127.0.0.1",
+        "LNHM_SMTP_PORT": str(free_port()),
+        "LNHM_SMTP_TLS": "none",
+        "LNHM_SMTP_PASSWORD": "s3cret-pw",
+    }
+    result = run_job(env)
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr and "127.0.0.1" in result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert duck.sent() == []
+
+
+def test_embedded_default_writes_eml_files_to_the_outbox(duck, tmp_path):
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap")
+    duck.add_anomaly("a-1", 1, "temperature_low", utcnow(), 1.5)
+    assert run_job(duck.env).returncode == 0
+    [message] = read_outbox(tmp_path / "outbox")
+    assert message["To"] == "carl@lnhm.example"
+    assert "Temperature too low" in message["Subject"]
+    assert message.get_body(("html",)) is not None
+    assert run_job(duck.env).returncode == 0
+    assert len(read_outbox(tmp_path / "outbox")) == 1
+    assert not list((tmp_path / "outbox").glob(".tmp-*"))
+
+
+def test_daily_digest_once_per_botanist_per_day(hot, smtp):
+    hot.create_marts()
+    hot.add_plant(1, "Venus flytrap", address="carl@lnhm.example")
+    hot.add_plant(2, "Fern", address="carl@lnhm.example")
+    hot.add_plant(
+        3, "Orchid", botanist_id=2, botanist="Gertrude Jekyll", address="gertrude@lnhm.example"
+    )
+    hot.add_anomaly("a-1", 1, "moisture_low", utcnow() - timedelta(hours=1), 5.0)
+    hot.add_anomaly(
+        "a-2",
+        2,
+        "temperature_high",
+        utcnow() - timedelta(hours=5),
+        35.0,
+        ended_at=utcnow() - timedelta(hours=4),
+    )
+    env = {**hot.env, **smtp.env}
+    result = run_job(env, "digest")
+    assert result.returncode == 0, result.stderr
+    assert result.log["job"] == "alerts-digest"
+    received = {m.rcpt_tos[0]: m for m in smtp.inbox.take()}
+    assert set(received) == {"carl@lnhm.example", "gertrude@lnhm.example"}
+    carl = received["carl@lnhm.example"].text()
+    assert "Venus flytrap" in carl and "Fern" in carl and "Orchid" not in carl
+    assert "Open problems: 1" in carl and "Resolved in the last 24 hours: 1" in carl
+
+    assert run_job(env, "digest").returncode == 0
+    assert smtp.inbox.take() == []
+
+
+def test_no_marts_yet_is_not_a_failure(duck, smtp):
+    result = run_job({**duck.env, **smtp.env})
+    assert result.returncode == 0, result.stderr
+    assert "does not exist yet" in result.log["counts"]["note"]
+    assert not duck.settings.duckdb_path.exists()  # the alerts do not create the hot store
+    duck.sql("create schema raw")
+    result = run_job({**duck.env, **smtp.env})
+    assert result.returncode == 0, result.stderr
+    assert "not built yet" in result.log["counts"]["note"]
+
+
+def test_overlapping_run_is_skipped_with_a_clear_message(duck, smtp):
+    duck.create_marts()
+    with writer_lock(duck.settings, name="alerts.job", job="test"):
+        result = run_job({**duck.env, **smtp.env, "LNHM_LOCK_TIMEOUT": "0.5"})
+    assert result.returncode == 75
+    assert result.log["outcome"] == "skipped"
+    assert "skipped" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["LNHM_ALERT_WATERING_HOURS", "LNHM_OPS_STALE_MINUTES"])
+def test_invalid_configuration_names_the_variable(duck, variable):
+    result = run_job({**duck.env, variable: "soon"})
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_delivered_message_waits_longer_for_a_busy_store_before_giving_up(duck, monkeypatch):
+    import contextlib
+    from email.message import EmailMessage
+
+    from alerts import dispatch
+    from lnhm.joblog import JobFailed
+    from lnhm.locking import LockTimeout
+
+    recorded: list[str] = []
+    busy = {"left": 2}
+
+    class FakeStore:
+        def record_sent(self, **row):
+            recorded.append(row["alert_key"])
+
+    @contextlib.contextmanager
+    def session(settings, job):
+        if busy["left"]:
+            busy["left"] -= 1
+            raise LockTimeout("ingest is writing")
+        yield FakeStore()
+
+    monkeypatch.setattr(dispatch, "session", session)
+    message = EmailMessage()
+    message["Subject"] = "s"
+    out = dispatch.Outgoing("k", "problem", "m", "botanist", "a@b.example", {}, message)
+    dispatch.record(duck.settings, out, utcnow(), "test")  # two timeouts, then recorded
+    assert recorded == ["k"]
+
+    busy["left"] = dispatch.RECORD_ATTEMPTS
+    with pytest.raises(JobFailed, match="delivered but could not be recorded"):
+        dispatch.record(duck.settings, out, utcnow(), "test")
+
+
+def test_dry_run_lists_messages_and_sends_nothing(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap")
+    duck.add_anomaly("a-1", 1, "moisture_low", utcnow(), 3.0)
+    env = {**duck.env, **smtp.env}
+    for args in ((), ("digest",), ("ops",)):
+        result = run_job(env, *args, "--dry-run")
+        assert result.returncode == 0, result.stderr
+        assert result.log["counts"]["would_send"] >= 1
+        assert "would send" in result.stderr
+    assert smtp.inbox.take() == []
+    assert duck.sent() == []
+    assert duck.rows("select * from alerts.store_size_history") == []
+    assert run_job(env).log["counts"]["sent"] == 1  # the real run still sends it
