@@ -1,0 +1,395 @@
+"""Build the static report site: DuckDB SQL over the hot store and the archive, Jinja2 pages.
+
+Steps (each prints a progress line to stderr):
+1. attach the hot store read-only, copy the marts the site needs, detach (setup/01);
+2. read manifest.json and put the Parquet files it lists behind views (setup/02, 03);
+3. combine hot and archived readings without double counting (setup/04);
+4. run the page queries (queries/*.sql), render the charts and pages, write them out.
+Every figure on the site comes from one of those SQL files.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import threading
+import time
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from lnhm import duck
+from lnhm.joblog import JobFailed
+from lnhm.settings import Settings
+from reports import charts
+
+HERE = Path(__file__).parent
+QUERIES = HERE / "queries"
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+STATUS = {
+    "ok": ("✔", "OK"),
+    "warning": ("⚠", "Warning"),
+    "critical": ("✖", "Critical"),
+    "missing": ("?", "Missing"),
+    "on_loan": ("⇄", "On loan"),
+    "sensor_fault": ("⚡", "Sensor fault"),
+}
+KINDS = {
+    "moisture_low": "Moisture too low",
+    "moisture_high": "Moisture too high",
+    "temperature_low": "Temperature too low",
+    "temperature_high": "Temperature too high",
+    "baseline_deviation": "Far from its baseline",
+    "no_reading": "No reading",
+    "sensor_faults": "Repeated sensor faults",
+}
+
+
+def query(name: str) -> str:
+    return (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def fetch(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
+    cursor = con.execute(query(name))
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def by_plant(rows: list[dict]) -> dict[int, list[dict]]:
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row["plant_id"]].append(row)
+    return grouped
+
+
+class Progress:
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        print(f"reports: [{elapsed:6.2f}s] {message}", file=self.stream, flush=True)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def archive_root(settings: Settings) -> str:
+    if settings.archive_is_s3:
+        return settings.archive_url.rstrip("/")
+    return str(Path(settings.archive_url).expanduser().resolve())
+
+
+def open_data(settings: Settings, say) -> duckdb.DuckDBPyConnection:
+    """A DuckDB session holding the hot snapshot and views over the archive."""
+    con = duck.connect(settings, hot="ro", archive=True)
+    con.execute("set enable_progress_bar = false")
+    store = "PostgreSQL" if settings.warehouse == "postgres" else str(settings.duckdb_path)
+    try:
+        con.execute(query("setup/01_hot_snapshot"))
+    except duckdb.CatalogException as exc:
+        raise JobFailed(
+            f"the hot store {store} has no marts yet ({str(exc).splitlines()[0]}): "
+            "run make transform first"
+        ) from None
+    finally:
+        con.execute("detach hot")
+    hot_rows = con.execute("select count(*) from hot_readings").fetchone()[0]
+    say(f"hot store {store}: {hot_rows:,} readings copied, store detached")
+
+    root = archive_root(settings)
+    con.execute("set variable archive_root = ?", [root])
+    con.execute("set variable manifest_url = ?", [f"{root}/manifest.json"])
+    con.execute(query("setup/02_manifest"))
+    files = con.execute("select kind, url from manifest_files order by url").fetchall()
+    readings = [url for kind, url in files if kind == "readings"]
+    failures = [url for kind, url in files if kind == "fetch_failures"]
+    con.execute(query("setup/03_archive_empty"))
+    if readings:
+        con.execute("set variable archive_readings_files = ?", [readings])
+        con.execute(query("setup/03_archive_readings"))
+    if failures:
+        con.execute("set variable archive_failures_files = ?", [failures])
+        con.execute(query("setup/03_archive_failures"))
+    con.execute(query("setup/04_archive_needed"))
+    needed = [url for (url,) in con.execute("select url from archive_needed_files").fetchall()]
+    if needed:
+        con.execute("set variable archive_needed_files = ?", [needed])
+        con.execute(query("setup/05_archive_needed_view"))
+    days = con.execute("select count(*) from manifest_days").fetchone()[0]
+    say(
+        f"archive {root}: {days} days, {len(readings)} readings files "
+        f"({len(needed)} read reading by reading), {len(failures)} failure files"
+    )
+    con.execute(query("setup/06_combined"))
+    say("hot and archived readings combined (daily summaries, baselines, waterings)")
+    return con
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def _fmt_number(value, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def _fmt_time(value, style: str = "long") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        if style == "short":
+            return value.strftime("%H:%M")
+        return value.strftime("%a %d %b %Y %H:%M UTC")
+    if isinstance(value, date):
+        return value.strftime("%a %d %b %Y")
+    return str(value)
+
+
+def _fmt_bytes(value) -> str:
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(value)
+
+
+def _fmt_hours(value) -> str:
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{value * 60:.0f} min"
+    return f"{value:.1f} h"
+
+
+def _safe_url(value) -> str | None:
+    """Only plain http(s) links from the API become links (no javascript: or data:)."""
+    if isinstance(value, str) and re.match(r"^https?://[^\s\"'<>]+$", value):
+        return value
+    return None
+
+
+def make_env(email: str, generated_at: datetime) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _fmt_number
+    env.filters["when"] = _fmt_time
+    env.filters["size"] = _fmt_bytes
+    env.filters["hours"] = _fmt_hours
+    env.filters["safe_url"] = _safe_url
+    env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
+    env.globals["kind_label"] = lambda kind: KINDS.get(kind, str(kind).replace("_", " "))
+
+    def problem_link(subject: str) -> str:
+        stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC")
+        body = f"Page: {subject}\nReport generated: {stamp}\n\nWhat looks wrong:\n"
+        return (
+            f"mailto:{quote(email, safe='@')}"
+            f"?subject={quote('LNHM plant reports: problem with ' + subject)}"
+            f"&body={quote(body)}"
+        )
+
+    env.globals["problem_link"] = problem_link
+    env.globals["generated_at"] = generated_at
+    env.globals["problem_email"] = email
+    return env
+
+
+def write_page(env: Environment, out: Path, rel: str, template: str, **context) -> None:
+    depth = rel.count("/")
+    root = "../" * depth
+    html = env.get_template(template).render(root=root, page=rel, **context)
+    path = out / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+
+
+def build(settings: Settings, out: Path | None = None, say=None) -> dict:
+    """Generate the whole site; return counts for the job log."""
+    say = say or Progress()
+    out = Path(out or settings.reports_dir)
+    warm = threading.Thread(target=charts.warm_up, daemon=True)
+    warm.start()  # Altair and vl-convert start up while DuckDB works (it releases the GIL)
+    con = open_data(settings, say)
+
+    freshness = fetch(con, "freshness")[0]
+    overview = fetch(con, "overview_plants")
+    incidents = fetch(con, "open_incidents")
+    details = {row["plant_id"]: row for row in fetch(con, "plant_details")}
+    stats = {row["plant_id"]: row for row in fetch(con, "plant_stats_24h")}
+    series = by_plant(fetch(con, "plant_series_24h"))
+    flagged = by_plant(fetch(con, "plant_flagged_24h"))
+    history = by_plant(fetch(con, "plant_history"))
+    waterings = by_plant(fetch(con, "plant_waterings"))
+    anomalies = by_plant(fetch(con, "plant_anomalies"))
+    botanists = fetch(con, "botanists")
+    archive_days = fetch(con, "archive_days")
+    quality = fetch(con, "data_quality_daily")
+    con.close()
+    say(f"queries done: {len(overview)} plants, {len(botanists)} botanists, {len(quality)} days")
+
+    as_of = freshness["as_of_at"]
+    generated_at = freshness["generated_at"]
+    env = make_env(settings.problem_report_email, generated_at)
+
+    tmp = out.with_name(out.name + ".building")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "charts").mkdir(parents=True)
+    for name in ("style.css", "plant-placeholder.svg"):
+        shutil.copy(STATIC / name, tmp / name)
+
+    window = (as_of - timedelta(hours=24), as_of) if as_of else None
+    day_charts, history_charts = {}, {}
+    for plant in overview:
+        pid = plant["plant_id"]
+        name = plant["plant_name"] or f"plant {pid}"
+        days = history.get(pid, [])
+        plant_anomalies = anomalies.get(pid, [])
+        if window and series.get(pid):
+            baseline = next(
+                (d for d in reversed(days) if d["temperature_c_mean_7d"] is not None), None
+            )
+            recent = [w for w in waterings.get(pid, []) if w["is_last_24h"]]
+            day_charts[pid] = Markup(
+                charts.day_chart(
+                    name,
+                    series[pid],
+                    flagged.get(pid, []),
+                    recent,
+                    plant_anomalies,
+                    baseline,
+                    window,
+                )
+            )
+        if days:
+            history_charts[pid] = Markup(charts.history_chart(name, days, plant_anomalies))
+    warm.join()
+    if quality:
+        charts.quality_chart(quality, tmp / "charts" / "data-quality.svg")
+    chart_count = len(day_charts) + len(history_charts) + (1 if quality else 0)
+    say(f"drew {chart_count} charts")
+
+    common = {"freshness": freshness, "as_of": as_of}
+    counts = defaultdict(int)
+    for plant in overview:
+        counts[plant["status"]] += 1
+    write_page(
+        env,
+        tmp,
+        "index.html",
+        "overview.html",
+        subject="the overview page",
+        plants=overview,
+        incidents=incidents,
+        status_counts=counts,
+        **common,
+    )
+    for plant in overview:
+        pid = plant["plant_id"]
+        days = history.get(pid, [])
+        write_page(
+            env,
+            tmp,
+            f"plants/{pid}.html",
+            "plant.html",
+            subject=f"plant {pid} ({plant['plant_name'] or 'no name'})",
+            plant=details[pid],
+            stats=stats.get(pid),
+            days=list(reversed(days[-30:])),
+            history_days=len(days),
+            waterings=list(reversed(waterings.get(pid, []))),
+            anomalies=anomalies.get(pid, []),
+            flagged=flagged.get(pid, []),
+            day_chart=day_charts.get(pid),
+            history_chart=history_charts.get(pid),
+            **common,
+        )
+    say(f"wrote {len(overview)} plant pages")
+    plants_by_botanist = defaultdict(list)
+    for plant in overview:
+        plants_by_botanist[plant["botanist_id"]].append(plant)
+    incidents_by_botanist = defaultdict(list)
+    for incident in incidents:
+        incidents_by_botanist[incident["botanist_id"]].append(incident)
+    write_page(
+        env,
+        tmp,
+        "botanists/index.html",
+        "botanists.html",
+        subject="the botanists page",
+        botanists=botanists,
+        **common,
+    )
+    for person in botanists:
+        bid = person["botanist_id"]
+        write_page(
+            env,
+            tmp,
+            f"botanists/{bid}.html",
+            "botanist.html",
+            botanist=person,
+            subject=f"botanist {bid} ({person['botanist_name'] or 'no name'})",
+            plants=plants_by_botanist.get(bid, []),
+            incidents=incidents_by_botanist.get(bid, []),
+            **common,
+        )
+    write_page(
+        env,
+        tmp,
+        "archive.html",
+        "archive.html",
+        subject="the archive page",
+        days=archive_days,
+        **common,
+    )
+    write_page(
+        env,
+        tmp,
+        "data-quality.html",
+        "quality.html",
+        subject="the data quality page",
+        days=quality,
+        **common,
+    )
+    say(f"wrote {len(botanists)} botanist pages, archive and data quality")
+
+    # Swap the finished site in, so a reader never sees a half-written one.
+    old = out.with_name(out.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+    pages = sum(1 for _ in out.rglob("*.html"))
+    say(f"site written to {out}/index.html ({pages} pages, {chart_count} charts)")
+    return {
+        "pages": pages,
+        "charts": chart_count,
+        "plants": len(overview),
+        "botanists": len(botanists),
+        "archived_days": len(archive_days),
+        "hot_readings": freshness["hot_readings"],
+    }
