@@ -11,7 +11,7 @@ import functools
 import os
 from dataclasses import dataclass
 
-from lnhm.settings import ConfigError
+from lnhm.settings import env_number
 
 
 @dataclass(frozen=True)
@@ -24,35 +24,14 @@ class AlertConfig:
     size_history_days: int = 30
 
 
-def _number(
-    env: dict,
-    name: str,
-    default: float,
-    kind=float,
-    minimum: float = 0,
-    maximum: float | None = None,
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return kind(default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum:g}" if maximum is None else f"between {minimum:g} and {maximum:g}"
-        raise ConfigError(f"{name}: must be {bounds}, got {raw!r}")
-    return value
-
-
 def from_env(env: dict | None = None) -> AlertConfig:
     env = dict(os.environ if env is None else env)
     return AlertConfig(
-        watering_hours=_number(env, "LNHM_ALERT_WATERING_HOURS", 26, float, 1),
-        ingest_failed_runs=_number(env, "LNHM_OPS_INGEST_FAILED_RUNS", 3, int, 1),
-        stale_minutes=_number(env, "LNHM_OPS_STALE_MINUTES", 15, float, 1),
-        archive_hours=_number(env, "LNHM_OPS_ARCHIVE_HOURS", 26, float, 1),
-        capacity_warn_pct=_number(env, "LNHM_OPS_CAPACITY_WARN_PCT", 80, float, 1, 100),
+        watering_hours=env_number(env, "LNHM_ALERT_WATERING_HOURS", 26, float, 1),
+        ingest_failed_runs=env_number(env, "LNHM_OPS_INGEST_FAILED_RUNS", 3, int, 1),
+        stale_minutes=env_number(env, "LNHM_OPS_STALE_MINUTES", 15, float, 1),
+        archive_hours=env_number(env, "LNHM_OPS_ARCHIVE_HOURS", 26, float, 1),
+        capacity_warn_pct=env_number(env, "LNHM_OPS_CAPACITY_WARN_PCT", 80, float, 1, 100),
     )
 
 

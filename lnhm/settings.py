@@ -45,7 +45,15 @@ def _text(env: dict, name: str, default: str) -> str:
     return value or default
 
 
-def _number(env: dict, name: str, default: float, kind=float, minimum: float = 0) -> float:
+def env_number(
+    env: dict,
+    name: str,
+    default: float,
+    kind=float,
+    minimum: float = 0,
+    maximum: float | None = None,
+) -> float:
+    """Variable ``name`` as a number of ``kind`` within bounds, or ``default`` when unset."""
     raw = env.get(name, "").strip()
     if not raw:
         return kind(default)
@@ -53,8 +61,11 @@ def _number(env: dict, name: str, default: float, kind=float, minimum: float = 0
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name}: must be at least {minimum}, got {raw!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = (
+            f"at least {minimum:g}" if maximum is None else f"between {minimum:g} and {maximum:g}"
+        )
+        raise ConfigError(f"{name}: must be {bounds}, got {raw!r}")
     return value
 
 
@@ -138,7 +149,7 @@ def from_env(env: dict | None = None) -> Settings:
     user = env.get("PGUSER") or env.get("USER") or "postgres"
     pg = {
         "host": _text(env, "PGHOST", "localhost"),
-        "port": str(int(_number(env, "PGPORT", 5432, int, 1))),
+        "port": str(int(env_number(env, "PGPORT", 5432, int, 1))),
         "user": user,
         "password": env.get("PGPASSWORD", ""),
         "dbname": _text(env, "PGDATABASE", user),
@@ -150,22 +161,22 @@ def from_env(env: dict | None = None) -> Settings:
         duckdb_path=Path(_text(env, "LNHM_DUCKDB_PATH", "data/lnhm.duckdb")),
         archive_url=_archive_url(env),
         reports_dir=Path(_text(env, "LNHM_REPORTS_DIR", "build/reports")),
-        retention_hours=_number(env, "LNHM_RETENTION_HOURS", 24, float, 1),
-        lock_timeout_s=_number(env, "LNHM_LOCK_TIMEOUT", 30),
-        http_timeout_s=_number(env, "LNHM_HTTP_TIMEOUT", 5, float, 0.1),
-        http_concurrency=_number(env, "LNHM_HTTP_CONCURRENCY", 32, int, 1),
-        http_retries=_number(env, "LNHM_HTTP_RETRIES", 3, int, 0),
-        poll_deadline_s=_number(env, "LNHM_POLL_DEADLINE", 45, float, 1),
+        retention_hours=env_number(env, "LNHM_RETENTION_HOURS", 24, float, 1),
+        lock_timeout_s=env_number(env, "LNHM_LOCK_TIMEOUT", 30),
+        http_timeout_s=env_number(env, "LNHM_HTTP_TIMEOUT", 5, float, 0.1),
+        http_concurrency=env_number(env, "LNHM_HTTP_CONCURRENCY", 32, int, 1),
+        http_retries=env_number(env, "LNHM_HTTP_RETRIES", 3, int, 0),
+        poll_deadline_s=env_number(env, "LNHM_POLL_DEADLINE", 45, float, 1),
         problem_report_email=_text(env, "LNHM_PROBLEM_EMAIL", "data-team@lnhm.example"),
         operator_email=_text(env, "LNHM_OPERATOR_EMAIL", "data-team@lnhm.example"),
         smtp_host=env.get("LNHM_SMTP_HOST", "").strip(),
-        smtp_port=_number(env, "LNHM_SMTP_PORT", 587, int, 1),
+        smtp_port=env_number(env, "LNHM_SMTP_PORT", 587, int, 1),
         smtp_tls=_choice(env, "LNHM_SMTP_TLS", "starttls", SMTP_TLS_MODES),
         smtp_user=env.get("LNHM_SMTP_USER", ""),
         smtp_password=env.get("LNHM_SMTP_PASSWORD", ""),
         mail_from=_text(env, "LNHM_MAIL_FROM", "plants@lnhm.example"),
         outbox_dir=Path(_text(env, "LNHM_OUTBOX_DIR", "data/outbox")),
-        store_capacity_bytes=_number(env, "LNHM_STORE_CAPACITY_BYTES", 10 * 1024**3, int, 1),
+        store_capacity_bytes=env_number(env, "LNHM_STORE_CAPACITY_BYTES", 10 * 1024**3, int, 1),
         pg=pg,
     )
 
