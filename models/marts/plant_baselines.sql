@@ -1,0 +1,107 @@
+{#- Per plant and day: mean and sample standard deviation of valid temperature and soil
+    moisture readings over the 7 days ending that day, combined exactly from the daily sums in
+    plant_daily_summary. Long-lived (full_refresh: false): each run recomputes the days from the
+    earliest summary day that changed since the last run onwards. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['plant_id', 'day'],
+        incremental_strategy='delete+insert',
+        full_refresh=false,
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+summary as (
+
+    select * from {{ ref('plant_daily_summary') }}
+
+),
+
+changed_summary as (
+
+    select * from summary
+    {% if is_incremental() %}
+        where last_fetched_at >= (select max(source_last_fetched_at) as watermark from {{ this }})
+    {% endif %}
+
+),
+
+target_days as (
+
+    -- a full build takes every day; an incremental run the days from the earliest summary day
+    -- that changed since the last run (later days' windows include it)
+    select
+        plant_id,
+        day
+    from summary
+    {% if is_incremental() %}
+        where day >= (select min(changed_summary.day) as first_changed_day from changed_summary)
+    {% endif %}
+
+),
+
+windowed as (
+
+    select
+        target_days.plant_id,
+        target_days.day,
+        cast(count(*) as bigint) as days_7d,
+        cast(sum(summary.temperature_c_n) as bigint) as temperature_c_n_7d,
+        sum(summary.temperature_c_sum) as temperature_c_sum_7d,
+        sum(summary.temperature_c_sum_sq) as temperature_c_sum_sq_7d,
+        cast(sum(summary.soil_moisture_pct_n) as bigint) as soil_moisture_pct_n_7d,
+        sum(summary.soil_moisture_pct_sum) as soil_moisture_pct_sum_7d,
+        sum(summary.soil_moisture_pct_sum_sq) as soil_moisture_pct_sum_sq_7d,
+        max(summary.last_fetched_at) as source_last_fetched_at
+    from target_days
+    inner join summary
+        on
+            target_days.plant_id = summary.plant_id
+            and target_days.day >= summary.day
+            and {{ lnhm.add_days('target_days.day', -7) }} < summary.day
+    group by target_days.plant_id, target_days.day
+
+),
+
+final as (
+
+    select
+        plant_id,
+        day,
+        case
+            when temperature_c_n_7d > 0 then temperature_c_sum_7d / temperature_c_n_7d
+        end as temperature_c_mean_7d,
+        case
+            when temperature_c_n_7d > 1
+                then sqrt(greatest(
+                        (temperature_c_sum_sq_7d - temperature_c_sum_7d * temperature_c_sum_7d / temperature_c_n_7d)
+                        / (temperature_c_n_7d - 1),
+                        0
+                    ))
+        end as temperature_c_stddev_7d,
+        case
+            when soil_moisture_pct_n_7d > 0 then soil_moisture_pct_sum_7d / soil_moisture_pct_n_7d
+        end as soil_moisture_pct_mean_7d,
+        case
+            when soil_moisture_pct_n_7d > 1
+                then sqrt(greatest(
+                        (
+                            soil_moisture_pct_sum_sq_7d
+                            - soil_moisture_pct_sum_7d * soil_moisture_pct_sum_7d / soil_moisture_pct_n_7d
+                        )
+                        / (soil_moisture_pct_n_7d - 1),
+                        0
+                    ))
+        end as soil_moisture_pct_stddev_7d,
+        temperature_c_n_7d as temperature_c_readings_7d,
+        soil_moisture_pct_n_7d as soil_moisture_pct_readings_7d,
+        days_7d,
+        source_last_fetched_at
+    from windowed
+
+)
+
+select * from final

@@ -1,0 +1,231 @@
+{#- One row per plant known to the warehouse (ever read, or answering "on loan"): its latest reading and whether it needs attention. Times are relative to the
+    newest fetch (int_warehouse_clock), not to the wall clock. Status, first match wins:
+    on_loan, missing, sensor_fault, critical (an open care-threshold incident), warning (an
+    open baseline deviation, or a flagged latest reading), ok. -#}
+with
+
+readings as (
+
+    select * from {{ ref('fct_readings') }}
+    where recorded_at is not null and not is_duplicate
+
+),
+
+plants as (
+
+    select * from {{ ref('dim_plants') }}
+
+),
+
+attempts as (
+
+    select * from {{ ref('int_fetch_attempts') }}
+
+),
+
+anomalies as (
+
+    select * from {{ ref('anomalies') }}
+
+),
+
+clock as (
+
+    select * from {{ ref('int_warehouse_clock') }}
+
+),
+
+known_plants as (
+
+    select plant_id from plants
+    union
+    select plant_id from attempts
+    where outcome = 'on_loan'
+
+),
+
+ranked_readings as (
+
+    select
+        readings.*,
+        row_number() over (
+            partition by readings.plant_id
+            order by readings.recorded_at desc, readings.fetched_at desc
+        ) as recency_rank
+    from readings
+
+),
+
+latest_reading as (
+
+    select * from ranked_readings
+    where recency_rank = 1
+
+),
+
+ranked_attempts as (
+
+    select
+        attempts.*,
+        row_number() over (
+            partition by attempts.plant_id order by attempts.fetched_at desc
+        ) as recency_rank
+    from attempts
+
+),
+
+latest_attempt as (
+
+    select * from ranked_attempts
+    where recency_rank = 1
+
+),
+
+ranked_answers as (
+
+    -- the latest definitive answer: a reading, "on loan" or "not found" (a sensor fault,
+    -- timeout or server error says nothing about where the plant is)
+    select
+        attempts.*,
+        row_number() over (
+            partition by attempts.plant_id order by attempts.fetched_at desc
+        ) as recency_rank
+    from attempts
+    where attempts.outcome in ('reading', 'on_loan', 'not_found')
+
+),
+
+latest_answer as (
+
+    select * from ranked_answers
+    where recency_rank = 1
+
+),
+
+trend as (
+
+    select
+        readings.plant_id,
+        regr_slope(
+            readings.soil_moisture_pct, {{ lnhm.epoch_seconds('readings.recorded_at') }}
+        ) * 3600 as moisture_trend_pct_per_hour
+    from readings
+    inner join latest_reading on readings.plant_id = latest_reading.plant_id
+    cross join clock
+    where
+        readings.recorded_at
+        >= {{ lnhm.subtract_minutes('clock.as_of_at', var('moisture_trend_window_minutes')) }}
+        and (
+            latest_reading.last_watered_at is null
+            or readings.recorded_at >= latest_reading.last_watered_at
+        )
+        and not readings.is_moisture_out_of_range
+    group by readings.plant_id
+
+),
+
+open_incidents as (
+
+    select
+        plant_id,
+        cast(count(*) as bigint) as open_incidents,
+        cast(sum(
+            case
+                when kind in ('moisture_low', 'moisture_high', 'temperature_low', 'temperature_high')
+                    then 1
+                else 0
+            end
+        ) as bigint) as open_threshold_incidents,
+        cast(sum(case when kind = 'sensor_faults' then 1 else 0 end) as bigint) as open_sensor_fault_incidents
+    from anomalies
+    where is_open
+    group by plant_id
+
+),
+
+joined as (
+
+    select
+        known_plants.plant_id,
+        plants.plant_name,
+        plants.botanist_id,
+        plants.botanist_name,
+        plants.botanist_email,
+        coalesce(latest_reading.recorded_at, plants.last_seen_at) as latest_recorded_at,
+        latest_reading.soil_moisture_pct,
+        latest_reading.temperature_c,
+        latest_reading.last_watered_at,
+        latest_reading.is_flagged as is_latest_reading_flagged,
+        trend.moisture_trend_pct_per_hour,
+        latest_attempt.outcome as latest_fetch_outcome,
+        latest_attempt.fetched_at as latest_fetched_at,
+        latest_answer.outcome as latest_answer_outcome,
+        coalesce(open_incidents.open_incidents, 0) as open_incidents,
+        coalesce(open_incidents.open_threshold_incidents, 0) as open_threshold_incidents,
+        coalesce(open_incidents.open_sensor_fault_incidents, 0) as open_sensor_fault_incidents,
+        clock.as_of_at
+    from known_plants
+    cross join clock
+    left join plants on known_plants.plant_id = plants.plant_id
+    left join latest_reading on known_plants.plant_id = latest_reading.plant_id
+    left join latest_attempt on known_plants.plant_id = latest_attempt.plant_id
+    left join latest_answer on known_plants.plant_id = latest_answer.plant_id
+    left join trend on known_plants.plant_id = trend.plant_id
+    left join open_incidents on known_plants.plant_id = open_incidents.plant_id
+
+),
+
+measured as (
+
+    select
+        joined.*,
+        {{ lnhm.minutes_between('latest_recorded_at', 'as_of_at') }} as minutes_since_reading,
+        {{ lnhm.minutes_between('last_watered_at', 'as_of_at') }} / 60.0 as hours_since_watered,
+        coalesce(latest_answer_outcome = 'on_loan', false) as is_on_loan,
+        open_sensor_fault_incidents > 0 as is_sensor_faulting
+    from joined
+
+),
+
+final as (
+
+    select
+        plant_id,
+        plant_name,
+        botanist_id,
+        botanist_name,
+        botanist_email,
+        latest_recorded_at,
+        minutes_since_reading,
+        soil_moisture_pct,
+        temperature_c,
+        last_watered_at,
+        hours_since_watered,
+        moisture_trend_pct_per_hour,
+        (
+            not is_on_loan
+            and (
+                latest_recorded_at is null
+                or minutes_since_reading > {{ var('missing_after_minutes') }}
+            )
+        ) as is_missing,
+        is_on_loan,
+        is_sensor_faulting,
+        open_incidents,
+        case
+            when is_on_loan then 'on_loan'
+            when latest_recorded_at is null
+                or minutes_since_reading > {{ var('missing_after_minutes') }} then 'missing'
+            when is_sensor_faulting then 'sensor_fault'
+            when open_threshold_incidents > 0 then 'critical'
+            when open_incidents > 0 or coalesce(is_latest_reading_flagged, false) then 'warning'
+            else 'ok'
+        end as status,
+        latest_fetch_outcome,
+        latest_fetched_at,
+        as_of_at
+    from measured
+
+)
+
+select * from final
