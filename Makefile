@@ -65,7 +65,7 @@ transform: install ## dbt build (staging, intermediate, marts, tests) on LNHM_WA
 freshness: install ## dbt source freshness of the raw tables
 	$(PY) -m lnhm.transform freshness
 
-docs: install ## Generate the dbt docs site into target/ (open target/index.html)
+docs: install ## Generate the dbt docs site (open target/static_index.html, works from disk)
 	$(DBT) docs generate $(DBT_FLAGS) --static
 
 archive: install ## Move whole days older than the retention to Parquet and prune the hot store (daily)
@@ -86,12 +86,12 @@ ops-check: install ## Operator alerts: store capacity, failing ingest, stale arc
 lint: install ## ruff (Python) and sqlfluff (SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros snapshots tests/dbt analyses --processes 2
+	$(BIN)/sqlfluff lint models macros snapshots tests/dbt analyses reports/queries --processes 2
 
 format: install ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/sqlfluff fix models macros snapshots --processes 2
+	$(BIN)/sqlfluff fix models macros snapshots tests/dbt analyses reports/queries --processes 2
 
 test: setup-test lint ## Lint, then the whole test suite against real PostgreSQL, S3 (moto) and Chromium
 	$(BIN)/pytest
