@@ -18,6 +18,8 @@ export LNHM_WAREHOUSE
 export RUNTIME__DLTHUB_TELEMETRY ?= false
 export DO_NOT_TRACK ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
+# the jobs, tests and benchmarks import the project's folders (lnhm, ingest, ...) from here
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: help install setup-test run simulate ingest backfill transform freshness docs archive \
 	reports alerts digest ops-check lint format test bench clean
