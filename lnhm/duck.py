@@ -109,6 +109,8 @@ def connect(
         _attach_duckdb_file(con, settings.duckdb_path, read_only, settings.lock_timeout_s)
     else:
         load_extension(con, "postgres_scanner")
+        if settings.pg["password"] and os.environ.get("PGPASSWORD") != settings.pg["password"]:
+            os.environ["PGPASSWORD"] = settings.pg["password"]  # libpq reads it from there
         mode = ", read_only" if read_only else ""
         con.execute(
             f"attach {_sql_literal(settings.postgres_libpq())} as hot (type postgres{mode})"

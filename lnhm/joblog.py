@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from lnhm.locking import LockTimeout
-from lnhm.settings import ConfigError
+from lnhm.settings import ConfigError, redact
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SKIPPED = 0, 1, 2, 75
 
@@ -35,7 +35,8 @@ def job(name: str):
         record.update(outcome="skipped", error=str(exc))
         raise
     except BaseException as exc:
-        record.update(outcome="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        error = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+        record.update(outcome="failed", error=redact(error))
         raise
     else:
         record["outcome"] = "ok"
@@ -64,11 +65,11 @@ def run_job(name: str, main: Callable[[dict], None]) -> int:
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except JobFailed as exc:
-        print(f"{name}: failed: {exc}", file=sys.stderr)
+        print(redact(f"{name}: failed: {exc}"), file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence, reported in one line
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        print(f"{name}: failed: {type(exc).__name__}: {first_line}", file=sys.stderr)
+        print(redact(f"{name}: failed: {type(exc).__name__}: {first_line}"), file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

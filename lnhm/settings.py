@@ -138,9 +138,31 @@ class Settings:
         return f"postgresql://{user}{password}@{pg['host']}:{pg['port']}/{pg['dbname']}"
 
     def postgres_libpq(self) -> str:
-        """A libpq key=value string (for DuckDB's postgres extension)."""
-        parts = [f"{key}={value}" for key, value in self.pg.items() if value]
+        """A libpq key=value string without the password (for DuckDB's postgres extension).
+
+        libpq reads the password from ``PGPASSWORD`` itself; keeping it out of the string keeps
+        it out of the connection errors that DuckDB repeats word for word.
+        """
+        parts = [f"{key}={value}" for key, value in self.pg.items() if value and key != "password"]
         return " ".join(parts)
+
+
+SECRET_VARIABLES = (
+    "PGPASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LNHM_SMTP_PASSWORD",
+)
+
+
+def redact(text: str, env: dict | None = None) -> str:
+    """``text`` with the value of every secret variable replaced by ``***``."""
+    env = os.environ if env is None else env
+    for name in SECRET_VARIABLES:
+        value = env.get(name, "")
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 def from_env(env: dict | None = None) -> Settings:

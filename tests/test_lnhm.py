@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -149,3 +150,23 @@ def test_failures_exit_non_zero_with_one_line_on_stderr(raise_line, code, outcom
     assert json.loads(result.stdout)["outcome"] == outcome
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_duckdb_connection_strings_leave_the_password_to_libpq():
+    settings = from_env({"PGHOST": "db", "PGUSER": "u", "PGPASSWORD": "sekrit-value"})
+    assert "sekrit" not in settings.postgres_libpq()
+    assert settings.postgres_libpq() == "host=db port=5432 user=u dbname=u"
+
+
+def test_a_failing_job_never_prints_a_secret():
+    script = (
+        "import os, sys\nfrom lnhm import joblog\n"
+        "def main(counts):\n"
+        "    raise RuntimeError('cannot connect: password=' + os.environ['PGPASSWORD'])\n"
+        "sys.exit(joblog.run_job('demo', main))"
+    )
+    env = {**os.environ, "PGPASSWORD": "sekrit-value"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == joblog.EXIT_FAILED
+    assert "sekrit" not in result.stdout + result.stderr
+    assert "password=***" in result.stderr
