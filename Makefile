@@ -50,16 +50,16 @@ setup-test: install ## Install what the tests need from Debian (PostgreSQL 15, C
 	fi
 
 run: install ## The main job on the embedded default: simulator -> backfill -> dbt -> archive -> reports
-	$(PY) -m lnhm.demo --hours $(HOURS)
+	$(PY) -m harness.demo --hours $(HOURS)
 
 simulate: install ## Run the plants API simulator (options: SIM_ARGS="--plants 500 --latency realistic")
-	$(PY) -m simulator $(SIM_ARGS)
+	$(PY) -m harness.simulator $(SIM_ARGS)
 
 ingest: install ## Poll every plant once and load raw readings and failures (every minute)
 	$(PY) -m ingest poll
 
 backfill: install ## Load HOURS (default 48) of simulated minutely history, fast
-	$(PY) -m ingest backfill --hours $(HOURS)
+	$(PY) -m harness.backfill --hours $(HOURS)
 
 transform: install ## dbt build (staging, intermediate, marts, tests) on LNHM_WAREHOUSE
 	$(PY) -m lnhm.transform build

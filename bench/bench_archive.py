@@ -44,7 +44,7 @@ CHUNK = 1_000_000
 
 def templates(plants: int) -> list[tuple]:
     """One response body per plant from the simulator's model, with value placeholders."""
-    from simulator.model import PlantsSimulator, SimulatorConfig
+    from harness.simulator.model import PlantsSimulator, SimulatorConfig
 
     sim = PlantsSimulator(SimulatorConfig(plants=plants + 2, seed=42, sensor_fault_rate=0))
     at = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)

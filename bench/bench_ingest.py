@@ -4,11 +4,11 @@
    `python -m ingest poll` vs a naive loop (requests.get per plant, one INSERT + commit per
    reading, as the original project did);
 2. one poll of 10,000 plants (simulator --plants 10000, realistic latency);
-3. backfill rows/s (`python -m ingest backfill`) vs PostgreSQL COPY of the same rows
+3. backfill rows/s (`python -m harness.backfill`) vs PostgreSQL COPY of the same rows
    (psycopg2 copy_expert), and the backfill on DuckDB.
 
 PostgreSQL: the PG* variables of a running server, else a private one started with
-lnhm.services (needs PostgreSQL 15 binaries); without either the PostgreSQL parts are skipped.
+harness.services (needs PostgreSQL 15 binaries); without either the PostgreSQL parts are skipped.
 Environment: BENCH_HOURS (backfill hours, default 48), BENCH_BIG_PLANTS (10000),
 BENCH_BIG_CONCURRENCY (500).
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from lnhm import services
+from harness import services
 from lnhm.settings import from_env
 
 ROOT = services.ROOT
@@ -46,11 +46,13 @@ create table if not exists naive_readings (
 
 
 def ingest(env: dict, *args: str) -> tuple[float, dict]:
-    """Run `python -m ingest ...` as cron would; (wall seconds, its JSON job line)."""
+    """Run `python -m ingest poll` (or, for "backfill", `python -m harness.backfill`) as cron
+    would; (wall seconds, its JSON job line)."""
     full_env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **env}
+    module = ["harness.backfill", *args[1:]] if args[:1] == ("backfill",) else ["ingest", *args]
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "ingest", *args],
+        [sys.executable, "-m", *module],
         cwd=ROOT,
         env=full_env,
         capture_output=True,

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     postgres = None
     if "postgres" in targets:
-        from lnhm import services
+        from harness import services
 
         postgres = services.start_postgres()
     end = utc_minute() - timedelta(minutes=args.steps + 2)

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from lnhm import services
+from harness import services
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")

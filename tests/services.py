@@ -1,4 +1,4 @@
-"""The local services the tests start (kept in lnhm.services, which make run and bench use too)."""
+"""Local services the tests start (from harness.services, shared with make run and bench)."""
 
-from lnhm.services import *  # noqa: F403
-from lnhm.services import ROOT, chromium_driver, free_port, wait_for_port  # noqa: F401
+from harness.services import *  # noqa: F403
+from harness.services import ROOT, chromium_driver, free_port, wait_for_port  # noqa: F401

@@ -212,7 +212,7 @@ def test_failed_delivery_is_not_recorded_and_is_retried(hot, smtp):
 
 
 def test_unreachable_smtp_server_fails_clearly_and_records_nothing(duck):
-    from lnhm.services import free_port
+    from harness.services import free_port
 
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")

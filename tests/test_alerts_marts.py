@@ -12,7 +12,7 @@ import sys
 
 import duckdb
 
-from lnhm.services import ROOT
+from harness.services import ROOT
 from tests.test_alerts_support import read_outbox, run_job
 
 
@@ -31,7 +31,7 @@ def test_alerts_follow_the_dbt_marts(tmp_path):
     }
     full_env = {**os.environ, **env}
     backfill = subprocess.run(
-        [sys.executable, "-m", "ingest", "backfill", "--hours", "30"],
+        [sys.executable, "-m", "harness.backfill", "--hours", "30"],
         cwd=ROOT,
         env=full_env,
         capture_output=True,

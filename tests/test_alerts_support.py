@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.store import session
-from lnhm.services import ROOT, free_port
+from harness.services import ROOT, free_port
 from lnhm.settings import from_env
 
 MARTS_DDL = (

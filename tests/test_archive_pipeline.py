@@ -106,7 +106,7 @@ def test_pipeline_backfill_transform_archive_transform(combo, tmp_path, request)
     pg = request.getfixturevalue("postgres_env") if hot == "postgres" else None
     s3 = request.getfixturevalue("s3") if target == "s3" else None
     env = _env(tmp_path, hot, pg, s3)
-    _run(env, sys.executable, "-m", "ingest", "backfill", "--hours", "72", "--end", END)
+    _run(env, sys.executable, "-m", "harness.backfill", "--hours", "72", "--end", END)
     _dbt(env, "--exclude-resource-type", "unit_test")
 
     keys = _query(env, "select plant_id, recording_taken from raw.plant_readings")

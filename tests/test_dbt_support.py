@@ -77,8 +77,7 @@ class Warehouse:
         command = [
             str(BIN / "python"),
             "-m",
-            "ingest",
-            "backfill",
+            "harness.backfill",
             "--hours",
             str(hours),
             "--end",

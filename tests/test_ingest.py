@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.services import ROOT, free_port
+from harness.simulator.model import PlantsSimulator, SimulatorConfig
 from lnhm.locking import writer_lock
-from lnhm.services import ROOT, free_port
 from lnhm.settings import from_env
-from simulator.model import PlantsSimulator, SimulatorConfig
 
 START = "2026-11-26T00:00:00"
 AT = datetime(2026, 11, 26, tzinfo=UTC)
@@ -42,9 +42,11 @@ def warehouse(request, tmp_path) -> dict[str, str]:
 
 
 def ingest(env: dict, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """`python -m ingest poll`, or with args ("backfill", ...) the harness's simulated backfill."""
     full_env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **env}
+    module = ["harness.backfill", *args[1:]] if args[:1] == ("backfill",) else ["ingest", "poll"]
     return subprocess.run(
-        [sys.executable, "-m", "ingest", *(args or ("poll",))],
+        [sys.executable, "-m", *module],
         cwd=ROOT,
         env=full_env,
         capture_output=True,

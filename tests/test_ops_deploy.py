@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lnhm.services import ROOT
+from harness.services import ROOT
 
 DEPLOY = ROOT / "deploy"
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|PRIVATE", re.I)

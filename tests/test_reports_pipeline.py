@@ -53,7 +53,7 @@ def pipeline(tmp_path_factory):
         }
     )
     # 54 hours ending now: the oldest (partial) UTC day is more than 24 h old, so it archives
-    run(["ingest", "backfill", "--hours", "54", "--plants", "8"], env)
+    run(["harness.backfill", "--hours", "54", "--plants", "8"], env)
     run(["lnhm.transform", "build"], env)
     archived = json.loads(run(["archive"], env).stdout.strip().splitlines()[-1])
     assert archived["counts"]["days_archived"] >= 1

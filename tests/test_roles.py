@@ -9,7 +9,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from lnhm.services import ROOT
+from harness.services import ROOT
 
 ROLES_SQL = ROOT / "deploy" / "postgres" / "roles.sql"
 

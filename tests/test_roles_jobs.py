@@ -12,7 +12,7 @@ import sys
 import psycopg2
 import psycopg2.errors
 
-from lnhm.services import ROOT
+from harness.services import ROOT
 from tests.test_roles import apply_roles
 
 PRIVILEGE_ERROR = re.compile(r"permission denied|must be owner|InsufficientPrivilege", re.I)
@@ -54,7 +54,7 @@ def test_each_job_runs_under_its_own_role(postgres_env, simulator_server, tmp_pa
         "DO_NOT_TRACK": "1",
     }
     assert (
-        _job(env, "lnhm_loader", "ingest", "backfill", "--hours", "50", "--plants", "5")["outcome"]
+        _job(env, "lnhm_loader", "harness.backfill", "--hours", "50", "--plants", "5")["outcome"]
         == "ok"
     )
     assert _job(env, "lnhm_loader", "ingest", "poll")["outcome"] == "ok"

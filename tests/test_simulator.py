@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.clock import Clock, parse_start
-from simulator.model import PlantsSimulator, SimulatorConfig, parse_faults
+from harness.simulator.clock import Clock, parse_start
+from harness.simulator.model import PlantsSimulator, SimulatorConfig, parse_faults
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plants-api"
 ROOT = Path(__file__).resolve().parents[1]
@@ -547,7 +547,7 @@ def server():
         [
             sys.executable,
             "-m",
-            "simulator",
+            "harness.simulator",
             "--port",
             "0",
             "--sensor-fault-rate",

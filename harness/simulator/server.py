@@ -10,8 +10,8 @@ import sys
 
 from aiohttp import web
 
-from simulator.clock import Clock
-from simulator.model import FLASK_NOT_FOUND_PAGE, HTML_TYPE, PlantsSimulator, SimResponse
+from harness.simulator.clock import Clock
+from harness.simulator.model import FLASK_NOT_FOUND_PAGE, HTML_TYPE, PlantsSimulator, SimResponse
 
 REALISTIC_LATENCY_S = (0.3, 1.0)
 _INT = re.compile(r"-?[0-9]+")

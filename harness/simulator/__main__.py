@@ -1,18 +1,18 @@
-"""``python -m simulator``: serve the simulated plants API over HTTP."""
+"""``python -m harness.simulator``: serve the simulated plants API over HTTP."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
-from simulator.clock import Clock, parse_start
-from simulator.model import SHAPES, PlantsSimulator, SimulatorConfig, parse_faults
-from simulator.server import make_app, serve
+from harness.simulator.clock import Clock, parse_start
+from harness.simulator.model import SHAPES, PlantsSimulator, SimulatorConfig, parse_faults
+from harness.simulator.server import make_app, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m simulator",
+        prog="python -m harness.simulator",
         description="A faithful local stand-in for the LNHM plants API (GET / and /plants/{id}).",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")

@@ -18,7 +18,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from simulator.catalogue import MISSING, NOT_FOUND_IDS, ON_LOAN_IDS, Catalogue, Plant, _mix64
+from harness.simulator.catalogue import (
+    MISSING,
+    NOT_FOUND_IDS,
+    ON_LOAN_IDS,
+    Catalogue,
+    Plant,
+    _mix64,
+)
 
 SHAPES = ("v1", "v2", "v3")
 FAULT_KINDS = (

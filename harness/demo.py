@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from lnhm.services import start_simulator
+from harness.services import start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         step(
             f"backfill {args.hours} h of minutely readings",
-            ["ingest", "backfill", "--hours", str(args.hours)],
+            ["harness.backfill", "--hours", str(args.hours)],
             env,
         )
         step("one live poll of plants 1-50", ["ingest", "poll"], env)

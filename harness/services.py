@@ -207,10 +207,19 @@ class Simulator:
 
 
 def start_simulator(*args: str) -> Simulator:
-    """``python -m simulator`` with ``args`` on a free port; returns once it answers GET /."""
+    """``python -m harness.simulator`` with ``args`` on a free port; returns once it answers."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args],
+        [
+            sys.executable,
+            "-m",
+            "harness.simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

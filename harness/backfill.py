@@ -1,4 +1,5 @@
-"""Backfill: hours of simulated minutely polls, loaded in ONE dlt run.
+"""`python -m harness.backfill --hours 48 [--end ISO] [--plants N]`: hours of simulated minutely
+polls, loaded in ONE dlt run (test and demo harness; the product never imports it).
 
 The simulator's model answers in-process (no HTTP): for each minute from `end - hours` to `end`
 every plant id is asked at that minute plus a small per-plant offset of seconds (as the real API's
@@ -13,6 +14,7 @@ per raw table, and dlt writes them all into one load package.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import math
 import sys
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from harness.simulator.model import PlantsSimulator, SimulatorConfig
 from ingest.pipeline import load
 from ingest.rows import Batch, classify, failure, new_run_id
 
@@ -135,7 +138,6 @@ def run_backfill(
 
     `end` defaults to the previous whole minute, so a live poll right after adds this minute.
     """
-    from simulator.model import PlantsSimulator, SimulatorConfig
 
     plant_ids = tuple(range(1, plants + 1)) if plants else settings.plant_ids
     size = plants or max(50, max(plant_ids))
@@ -155,3 +157,67 @@ def run_backfill(
     counts.update(timings)
     counts["seconds"] = round(elapsed, 3)
     counts["readings_per_s"] = round(counts["readings"] / elapsed) if elapsed else None
+
+
+def _iso(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        return value
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m harness.backfill",
+        description="Load hours of simulated minutely polls in one run (ingest's load path).",
+    )
+    p.add_argument("--hours", type=_positive(float), default=48.0, help="hours of history (48)")
+    p.add_argument(
+        "--end", type=_iso, default=None, help="last poll time, ISO (default: previous minute)"
+    )
+    p.add_argument(
+        "--plants",
+        type=_positive(int),
+        default=None,
+        help="simulate ids 1..N (default: LNHM_PLANT_IDS)",
+    )
+    p.add_argument("--seed", type=int, default=42, help="simulator seed (42)")
+    p.add_argument("--shape", choices=("v1", "v2", "v3"), default="v1", help="payload shape")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from lnhm import settings as lnhm_settings
+    from lnhm.joblog import run_job
+
+    def job(counts: dict) -> None:
+        run_backfill(
+            lnhm_settings.load(),
+            counts,
+            hours=args.hours,
+            end=args.end,
+            plants=args.plants,
+            seed=args.seed,
+            shape=args.shape,
+        )
+
+    return run_job("backfill", job)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
