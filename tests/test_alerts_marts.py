@@ -30,8 +30,10 @@ def test_alerts_follow_the_dbt_marts(tmp_path):
         "DO_NOT_TRACK": "1",
     }
     full_env = {**os.environ, **env}
+    # a fixed end (noon UTC, when plants 16 and 47 are dry) so that incidents are open whatever
+    # the time of day the suite runs
     backfill = subprocess.run(
-        [sys.executable, "-m", "harness.backfill", "--hours", "30"],
+        [sys.executable, "-m", "harness.backfill", "--hours", "30", "--end", "2026-11-26T12:00:00"],
         cwd=ROOT,
         env=full_env,
         capture_output=True,
