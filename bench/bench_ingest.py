@@ -10,7 +10,7 @@
 PostgreSQL: the PG* variables of a running server, else a private one started with
 harness.services (needs PostgreSQL 15 binaries); without either the PostgreSQL parts are skipped.
 Environment: BENCH_HOURS (backfill hours, default 48), BENCH_BIG_PLANTS (10000),
-BENCH_BIG_CONCURRENCY (500).
+BENCH_BIG_CONCURRENCY (default: the ingest's own default).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from lnhm.settings import from_env
 ROOT = services.ROOT
 HOURS = float(os.environ.get("BENCH_HOURS", "48"))
 BIG_PLANTS = int(os.environ.get("BENCH_BIG_PLANTS", "10000"))
-BIG_CONCURRENCY = os.environ.get("BENCH_BIG_CONCURRENCY", "500")
+# unset: the default (one request in flight per plant, at most 1,000)
+BIG_CONCURRENCY = os.environ.get("BENCH_BIG_CONCURRENCY", "")
 # the real API's sensor faults strike single requests at random (a retry may succeed); the
 # simulator's default decides them per minute, which would make every retry fail too
 FAULTS = ("--fault-window", "1")
@@ -215,14 +216,15 @@ def main() -> int:
         big_env = {
             "LNHM_API_URL": big.url,
             "LNHM_PLANT_IDS": f"1-{BIG_PLANTS}",
-            "LNHM_HTTP_CONCURRENCY": BIG_CONCURRENCY,
+            **({"LNHM_HTTP_CONCURRENCY": BIG_CONCURRENCY} if BIG_CONCURRENCY else {}),
             "LNHM_WAREHOUSE": "duckdb",
             "LNHM_DUCKDB_PATH": str(work / "big.duckdb"),
         }
         wall, record = ingest(big_env, "poll")
         c = record["counts"]
         print(
-            f"ingest poll, {BIG_PLANTS} plants (concurrency {BIG_CONCURRENCY}), DuckDB: "
+            f"ingest poll, {BIG_PLANTS} plants (concurrency {BIG_CONCURRENCY or 'default'}), "
+            "DuckDB: "
             f"{wall:.2f} s wall (HTTP {c['poll_s']:.2f} s, load {c['load_s']:.2f} s), "
             f"{c['readings']} readings, failures {c['failures_by_kind']}"
         )

@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from harness.simulator.model import PlantsSimulator, SimulatorConfig
+from ingest.answers import classify, failure
 from ingest.pipeline import load
-from ingest.rows import Batch, classify, failure, new_run_id
+from ingest.rows import Batch, new_run_id
 
 MAX_OFFSET_S = 5  # recording times of one real poll spread over a few seconds
 CHUNK_ROWS = 25_000  # responses per chunk (one arrow table per raw table)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
-from ingest.rows import Outcome, classify, failure
+from ingest.answers import Outcome, classify, failure
 from lnhm.joblog import JobFailed
 
 
@@ -33,7 +34,8 @@ class FetchOptions:
     concurrency: int = 32
     retries: int = 3
     deadline_s: float = 45.0
-    backoff_initial_s: float = 0.25
+    # the real API's faults strike single requests: a quick second ask almost always succeeds
+    backoff_initial_s: float = 0.1
     backoff_max_s: float = 4.0
 
     @classmethod
@@ -146,6 +148,16 @@ def unreachable(outcomes: list[Outcome]) -> bool:
     return bool(outcomes) and all(o.kind == "connection_error" for o in outcomes)
 
 
+def _allow_open_files(needed: int) -> None:
+    """Raise the soft limit on open files to `needed` when the hard limit allows (one socket
+    per request in flight; many systems start processes at 1,024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def poll(plant_ids, options: FetchOptions) -> list[Outcome]:
     """Synchronous wrapper around `poll_async`."""
+    _allow_open_files(options.concurrency + 256)  # + the files DuckDB and dlt keep open
     return asyncio.run(poll_async(plant_ids, options))

@@ -17,6 +17,8 @@ from urllib.parse import quote
 REAL_API_URL = "https://data-eng-plants-api.herokuapp.com"
 WAREHOUSES = ("duckdb", "postgres")
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
+# default requests in flight: every plant at once (one round trip per poll), up to this bound
+MAX_DEFAULT_CONCURRENCY = 1000
 
 
 class ConfigError(ValueError):
@@ -176,9 +178,10 @@ def from_env(env: dict | None = None) -> Settings:
         "password": env.get("PGPASSWORD", ""),
         "dbname": _text(env, "PGDATABASE", user),
     }
+    plant_ids = parse_id_ranges(_text(env, "LNHM_PLANT_IDS", "1-50"))
     return Settings(
         api_url=_url(env, "LNHM_API_URL", REAL_API_URL),
-        plant_ids=parse_id_ranges(_text(env, "LNHM_PLANT_IDS", "1-50")),
+        plant_ids=plant_ids,
         warehouse=_choice(env, "LNHM_WAREHOUSE", "duckdb", WAREHOUSES),
         duckdb_path=Path(_text(env, "LNHM_DUCKDB_PATH", "data/lnhm.duckdb")),
         archive_url=_archive_url(env),
@@ -186,7 +189,13 @@ def from_env(env: dict | None = None) -> Settings:
         retention_hours=env_number(env, "LNHM_RETENTION_HOURS", 24, float, 1),
         lock_timeout_s=env_number(env, "LNHM_LOCK_TIMEOUT", 30),
         http_timeout_s=env_number(env, "LNHM_HTTP_TIMEOUT", 5, float, 0.1),
-        http_concurrency=env_number(env, "LNHM_HTTP_CONCURRENCY", 32, int, 1),
+        http_concurrency=env_number(
+            env,
+            "LNHM_HTTP_CONCURRENCY",
+            max(1, min(len(plant_ids), MAX_DEFAULT_CONCURRENCY)),
+            int,
+            1,
+        ),
         http_retries=env_number(env, "LNHM_HTTP_RETRIES", 3, int, 0),
         poll_deadline_s=env_number(env, "LNHM_POLL_DEADLINE", 45, float, 1),
         problem_report_email=_text(env, "LNHM_PROBLEM_EMAIL", "data-team@lnhm.example"),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.rows import Batch, classify, new_run_id
+from ingest.answers import classify
+from ingest.rows import Batch, new_run_id
 
 SAMPLES = Path(__file__).parent / "fixtures" / "plants-api"
 AT = datetime(2026, 11, 26, tzinfo=UTC)

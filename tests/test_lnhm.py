@@ -54,6 +54,13 @@ def test_invalid_configuration_names_the_variable_in_one_line(env, variable):
     assert "\n" not in message
 
 
+def test_default_concurrency_fits_the_plant_count_within_a_bound():
+    assert from_env({"LNHM_PLANT_IDS": "1-50"}).http_concurrency == 50
+    assert from_env({"LNHM_PLANT_IDS": "7"}).http_concurrency == 1
+    assert from_env({"LNHM_PLANT_IDS": "1-10000"}).http_concurrency == 1000
+    assert from_env({"LNHM_PLANT_IDS": "1-50", "LNHM_HTTP_CONCURRENCY": "8"}).http_concurrency == 8
+
+
 def test_postgres_settings_follow_libpq_variables():
     settings = from_env(
         {
