@@ -18,9 +18,9 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # csv for PostgreSQL's COPY: gzip would cost more time than it saves on a local disk
 os.environ.setdefault("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION", "true")
-# the contract's dlt columns on arrow data too: _dlt_load_id (which load) and _dlt_id (row id)
+# dlt's load id on arrow data too (which load brought a row). No _dlt_id: the tables merge on
+# their own keys and have no nested tables, and a random row id costs ~20 bytes a reading
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
 # merge goes through raw_staging; empty it after each load instead of keeping a copy
 os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
 

@@ -1,8 +1,14 @@
-"""Turn plants API responses into rows of the raw tables (see contracts.md, "Raw tables").
+"""Turn plants API responses into rows of the raw tables (described in ingest/README.md).
 
 A response becomes either one `plant_readings` row or one `plant_fetch_failures` row. Rows
 are collected column-wise in a `Batch` and handed to dlt as pyarrow tables with explicit types,
 so that nothing depends on how the API shapes its payload (v1, v2, v3 or a future one).
+
+A reading is kept once, in typed columns. Its `payload` (the body as sent) is stored only when
+the body is not exactly what `canonical_body` rebuilds from those columns (an unknown key, a
+number sent as text, other formatting...): `api_body(row)` gives back the body, byte for byte,
+either way. Most bodies are canonical, so the hot store spends a few bytes per reading on them
+instead of the whole JSON text.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ READING_SCHEMA = pa.schema(
         pa.field("origin_location", pa.string()),
         pa.field("scientific_name", pa.string()),
         pa.field("images", pa.string()),
-        pa.field("payload", pa.string(), nullable=False),
+        pa.field("payload", pa.string()),  # null: the body is canonical_body(row)
         pa.field("fetched_at", TS, nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
     ]
@@ -65,6 +71,38 @@ RUN_SCHEMA = pa.schema(
 
 EXCERPT_CHARS = 500
 _JSON = json.JSONEncoder(ensure_ascii=False)
+_ABSENT = object()
+# keys whose value is kept as JSON text (a JSON null as the text "null", an absent key as NULL)
+JSON_COLUMNS = ("origin_location", "scientific_name", "images")
+TEXT_COLUMNS = ("last_watered", "name", "recording_taken")
+BOTANIST_FIELDS = ("email", "name", "phone")
+BOTANIST_COLUMNS = tuple(f"botanist__{field}" for field in BOTANIST_FIELDS)
+NUMBER_COLUMNS = ("soil_moisture", "temperature")
+
+
+def canonical_body(row: dict) -> str:
+    """The body the API sends for the reading held in `row`'s typed columns: its keys sorted,
+    compact separators, non-ASCII escaped, a final newline (Flask's ``jsonify``)."""
+    body: dict = {"plant_id": row["plant_id"]}
+    botanist = {
+        field: row[f"botanist__{field}"]
+        for field in BOTANIST_FIELDS
+        if row[f"botanist__{field}"] is not None
+    }
+    if botanist:
+        body["botanist"] = botanist
+    for key in TEXT_COLUMNS + NUMBER_COLUMNS:
+        if row[key] is not None:
+            body[key] = row[key]
+    for key in JSON_COLUMNS:
+        if row[key] is not None:
+            body[key] = json.loads(row[key])
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
+
+
+def api_body(row: dict) -> str:
+    """The body exactly as the API sent it, for a row of `raw.plant_readings` (or the archive)."""
+    return row["payload"] if row["payload"] is not None else canonical_body(row)
 
 
 def new_run_id(now: datetime | None = None, suffix: str | None = None) -> str:
@@ -83,7 +121,8 @@ def _text(value) -> str | None:
 
 
 def _json_text(value) -> str | None:
-    return None if value is None else _JSON.encode(value)
+    """JSON text of a present value (a JSON null is "null"); None when the key was absent."""
+    return None if value is _ABSENT else _JSON.encode(value)
 
 
 def _number(value) -> float | None:
@@ -163,13 +202,17 @@ class Batch:
             _text(botanist.get("name")),
             _text(botanist.get("email")),
             _text(botanist.get("phone")),
-            _json_text(data.get("origin_location")),
-            _json_text(data.get("scientific_name")),
-            _json_text(data.get("images")),
+            *(_json_text(data.get(key, _ABSENT)) for key in JSON_COLUMNS),
             body,
             fetched_at,
             run_id,
         )
+        row = dict(zip(self.readings, values, strict=True))
+        # PostgreSQL's csv COPY (dlt) loads an empty text as NULL, which the rebuild would omit
+        has_empty_text = "" in (row[key] for key in TEXT_COLUMNS + BOTANIST_COLUMNS)
+        if not has_empty_text and canonical_body(row) == body:
+            row["payload"] = None
+            values = tuple(row.values())
         key = (plant_id, recording_taken)
         index = self._reading_index.get(key)
         if index is None:

@@ -20,6 +20,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from ingest.rows import READING_SCHEMA, api_body
+
 ROOT = Path(__file__).resolve().parents[1]
 END = "2026-11-28T06:00:00"
 NOW = "2026-11-28T06:00:30+00:00"
@@ -110,6 +112,14 @@ def test_pipeline_backfill_transform_archive_transform(combo, tmp_path, request)
     _dbt(env, "--exclude-resource-type", "unit_test")
 
     keys = _query(env, "select plant_id, recording_taken from raw.plant_readings")
+    columns = [f.name for f in READING_SCHEMA]
+    bodies = {
+        (row["plant_id"], row["recording_taken"]): api_body(row)
+        for row in (
+            dict(zip(columns, values, strict=True))
+            for values in _query(env, f"select {', '.join(columns)} from raw.plant_readings")
+        )
+    }
     fails = _query(env, "select run_id, plant_id, fetched_at from raw.plant_fetch_failures")
     day_of = {k: datetime.strptime(k[1], "%Y-%m-%d %H:%M:%S").date() for k in keys}
     expect_archived = {k for k in keys if day_of[k] in ARCHIVABLE}
@@ -129,6 +139,9 @@ def test_pipeline_backfill_transform_archive_transform(combo, tmp_path, request)
     arch_keys = [(r["plant_id"], r["recording_taken"]) for r in archived["readings"]]
     assert len(arch_keys) == len(set(arch_keys))
     assert set(arch_keys) == expect_archived
+    # every field the API sent survives: each archived row gives back its body, byte for byte
+    for row in archived["readings"]:
+        assert api_body(row) == bodies[(row["plant_id"], row["recording_taken"])]
     assert set(hot_keys) == set(keys) - expect_archived
     arch_fails = {(r["run_id"], r["plant_id"]) for r in archived["fetch_failures"]}
     assert arch_fails == expect_failures

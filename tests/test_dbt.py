@@ -70,7 +70,7 @@ def add_bad_rows(wh: Warehouse, end: datetime) -> dict[str, str]:
     columns = (
         "plant_id, recording_taken, last_watered, name, soil_moisture, temperature, "
         "botanist__name, botanist__email, botanist__phone, origin_location, payload, fetched_at, "
-        "run_id, _dlt_load_id, _dlt_id"
+        "run_id, _dlt_load_id"
     )
     run_id = f"{end:%Y%m%dT%H%M%SZ}-zz0000"
     rows = {
@@ -101,23 +101,23 @@ def add_bad_rows(wh: Warehouse, end: datetime) -> dict[str, str]:
         ),
     }
     statements = []
-    for n, (plant, recording, moisture, temperature, fetched_at) in enumerate(rows.values()):
+    for plant, recording, moisture, temperature, fetched_at in rows.values():
         statements.append(
             f"insert into raw.plant_readings ({columns}) values ({plant}, {text(recording)}, "
             f"'Wed, 30 Aug 2023 13:54:32 GMT', 'Hand made,', {moisture}, "
             f"{'null' if temperature is None else temperature}, 'Ms. Test Botanist', "
             f"'ms..test@lnhm.co.uk', '(146)994-1635x35992', "
             '\'["53.4", "-2.98", "Liverpool", "GB", "Europe/London"]\', \'{}\', '
-            f"{ts(fetched_at)}, '{run_id}', '0', 'hand-made-{n}')"
+            f"{ts(fetched_at)}, '{run_id}', '0')"
         )
     statements += [
         "insert into raw.plant_fetch_failures (plant_id, http_status, error_kind, error_message, "
-        "body_excerpt, attempts, fetched_at, run_id, _dlt_load_id, _dlt_id) values "
-        f"(9, 200, 'invalid_body', 'not JSON', '<html>', 3, {ts(end)}, '{run_id}', '0', 'hf-1'), "
-        f"(11, null, 'timeout', 'read timeout', null, 3, {ts(end)}, '{run_id}', '0', 'hf-2')",
+        "body_excerpt, attempts, fetched_at, run_id, _dlt_load_id) values "
+        f"(9, 200, 'invalid_body', 'not JSON', '<html>', 3, {ts(end)}, '{run_id}', '0'), "
+        f"(11, null, 'timeout', 'read timeout', null, 3, {ts(end)}, '{run_id}', '0')",
         "insert into raw.ingest_runs (run_id, started_at, finished_at, plants_polled, readings, "
-        "failures, outcome, _dlt_load_id, _dlt_id) values "
-        f"('{run_id}', {ts(end)}, {ts(end)}, 8, 6, 2, 'ok', '0', 'hr-1')",
+        "failures, outcome, _dlt_load_id) values "
+        f"('{run_id}', {ts(end)}, {ts(end)}, 8, 6, 2, 'ok', '0')",
     ]
     wh.execute(*statements)
     return {rule: f"{plant}|{recording}" for rule, (plant, recording, *_rest) in rows.items()}

@@ -18,6 +18,7 @@ import pytest
 
 from harness.services import ROOT, free_port
 from harness.simulator.model import PlantsSimulator, SimulatorConfig
+from ingest.rows import READING_SCHEMA, api_body
 from lnhm.locking import writer_lock
 from lnhm.settings import from_env
 
@@ -53,6 +54,13 @@ def ingest(env: dict, *args: str, timeout: float = 180) -> subprocess.CompletedP
         text=True,
         timeout=timeout,
     )
+
+
+def raw_bodies(env: dict) -> dict[int, str]:
+    """The API bodies rebuilt from every stored row of raw.plant_readings, by plant."""
+    columns = [f.name for f in READING_SCHEMA]
+    rows = query(env, f"select {', '.join(columns)} from raw.plant_readings")
+    return {row[0]: api_body(dict(zip(columns, row, strict=True))) for row in rows}
 
 
 def query(env: dict, sql: str) -> list[tuple]:
@@ -126,7 +134,9 @@ def test_a_poll_lands_one_reading_per_displayed_plant_as_the_api_sent_it(
         assert json.loads(origin) == sent["origin_location"]
         assert (json.loads(sci) if sci else None) == sent.get("scientific_name")
         assert (json.loads(images) if images else None) == sent.get("images")
-        assert json.loads(payload) == sent
+        assert payload is None  # a canonical body is kept once, in the typed columns
+    bodies = raw_bodies(warehouse)
+    assert bodies == {pid: model.respond(pid, AT).body for pid in DISPLAYED}  # byte for byte
 
     failures = query(
         warehouse,
@@ -222,7 +232,8 @@ def test_v2_and_v3_payloads_load(warehouse, simulator_server, shape):
         assert isinstance(json.loads(origin), dict)
         assert botanist == sent["botanist"]["name"]
         assert moisture == pytest.approx(float(sent["soil_moisture"]))
-        assert json.loads(payload) == sent
+        assert payload is None
+    assert raw_bodies(warehouse) == {pid: model.respond(pid, AT).body for pid in DISPLAYED}
 
 
 def test_an_overlapping_run_is_refused_and_its_readings_load_next_time(warehouse, simulator_server):
@@ -310,7 +321,8 @@ def test_a_poll_without_failures_still_creates_every_raw_table_with_dlt_columns(
     by_table: dict[str, set[str]] = {}
     for table, column in columns:
         by_table.setdefault(table, set()).add(column)
-    assert {"_dlt_load_id", "_dlt_id", "payload", "fetched_at"} <= by_table["plant_readings"]
+    assert {"_dlt_load_id", "payload", "fetched_at"} <= by_table["plant_readings"]
+    assert "_dlt_id" not in by_table["plant_readings"]  # ~20 bytes a reading, never used
     assert {"error_kind", "attempts", "_dlt_load_id"} <= by_table["plant_fetch_failures"]
     assert {"run_id", "outcome", "plants_polled"} <= by_table["ingest_runs"]
     loads = query(warehouse, "select count(distinct _dlt_load_id) from raw.plant_readings")

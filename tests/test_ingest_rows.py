@@ -8,11 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from harness.simulator.model import PlantsSimulator, SimulatorConfig
 from ingest.answers import classify
-from ingest.rows import Batch, new_run_id
+from ingest.rows import Batch, api_body, new_run_id
 
 SAMPLES = Path(__file__).parent / "fixtures" / "plants-api"
 AT = datetime(2026, 11, 26, tzinfo=UTC)
+KNOWN_KEYS = {
+    "botanist", "images", "last_watered", "name", "origin_location", "plant_id",
+    "recording_taken", "scientific_name", "soil_moisture", "temperature",
+}  # fmt: skip
 
 V1 = {
     "botanist": {
@@ -150,3 +155,80 @@ def test_text_no_database_can_store_is_made_storable_and_odd_ids_fall_back():
     assert "\x00" not in row["payload"]
     row = _row(json.dumps(dict(V1, plant_id="12", recording_taken=20260101)))
     assert row["plant_id"] == 12 and row["recording_taken"] == "20260101"
+
+
+# ---- one copy of each reading: the body is rebuilt from the typed columns -------------------
+def _flask(obj) -> str:
+    """A body as Flask's jsonify writes it (what the real API and the simulator send)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n"
+
+
+def _capture_readings() -> list[dict]:
+    readings = []
+    for path in sorted(SAMPLES.glob("*.json")):
+        items = json.loads(path.read_text())
+        items = list(items.values()) if isinstance(items, dict) else items
+        readings += [item for item in items if "error" not in item]
+    return readings
+
+
+def test_every_captured_reading_is_stored_once_and_its_body_comes_back_exactly():
+    readings = _capture_readings()
+    assert len(readings) > 100
+    for item in readings:
+        body = _flask(item)
+        row = _row(body, item["plant_id"])
+        assert api_body(row) == body
+        # what the 2023 captures add (cycle, sunlight) has no column: those bodies stay whole
+        assert (row["payload"] is None) == (set(item) <= KNOWN_KEYS), sorted(item)
+
+
+def test_simulated_v1_v2_v3_bodies_need_no_payload_and_come_back_exactly():
+    at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    for shape in ("v1", "v2", "v3"):
+        model = PlantsSimulator(SimulatorConfig(plants=50, shape=shape, sensor_fault_rate=0))
+        for plant_id in range(1, 51):
+            response = model.respond(plant_id, at)
+            if response.status != 200:
+                continue
+            row = _row(response.body, plant_id)
+            assert api_body(row) == response.body
+            assert row["payload"] is None, (shape, plant_id, response.body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(V1, indent=2),  # other formatting
+        _flask(V1).rstrip("\n"),  # no final newline
+        json.dumps(V1, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        _flask(dict(V1, name="Canna ‘Striata’")).replace("\\u2018", "‘"),  # unescaped
+        _flask(dict(V1, cycle="Perennial", sunlight=["full sun"])),  # keys with no column
+        _flask(dict(V1, soil_moisture="94.1")),  # a number sent as text
+        _flask(dict(V1, temperature=9)),  # an integer
+        _flask(dict(V1, name=None)),  # null text
+        _flask(dict(V1, botanist={"email": "a@b.co", "extra": 1})),
+        _flask(dict(V1, name="")),  # PostgreSQL's csv load would turn "" into NULL
+    ],
+)
+def test_any_other_body_is_kept_whole(body):
+    row = _row(body)
+    assert row["payload"] == body
+    assert api_body(row) == body
+
+
+def test_canonical_bodies_with_keys_missing_need_no_payload():
+    for missing in ("botanist", "last_watered", "soil_moisture", "origin_location"):
+        body = _flask({k: v for k, v in V1.items() if k != missing})
+        row = _row(body)
+        assert row["payload"] is None
+        assert api_body(row) == body
+
+
+def test_a_null_and_an_absent_nested_value_are_told_apart():
+    with_null = _flask(dict(V1, images=None, scientific_name=["Amorphophallus titanum"]))
+    without = _flask(V1)
+    rows = [_row(with_null), _row(without)]
+    assert [r["images"] for r in rows] == ["null", None]
+    assert [r["payload"] for r in rows] == [None, None]
+    assert [api_body(r) for r in rows] == [with_null, without]

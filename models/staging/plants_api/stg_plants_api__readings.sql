@@ -28,6 +28,7 @@ renamed as (
         nullif(trim(name), '') as plant_name_original,
         {{ lnhm.clean_plant_name("nullif(trim(name), '')") }} as plant_name,
         case
+            when trim(scientific_name) = 'null' then null
             when left(trim(scientific_name), 1) = '['
                 then {{ lnhm.json_get_text('scientific_name', [0]) }}
             when left(trim(scientific_name), 1) = '"'
