@@ -101,7 +101,21 @@ def classify(
     if "recording_taken" not in parsed or parsed["recording_taken"] in (None, ""):
         message = f"HTTP {status}: reading without recording_taken"
         return Outcome(plant_id, "invalid_body", status, body, message, attempts, fetched_at)
+    if "plant_id" in parsed and answered_id(parsed["plant_id"]) != plant_id:
+        # never file one plant's reading under another: it is a failed request for the id asked
+        message = f"HTTP {status}: answered for plant_id {parsed['plant_id']!r}, not {plant_id}"
+        return Outcome(plant_id, "invalid_body", status, body, message, attempts, fetched_at)
     return Outcome(plant_id, "reading", status, body, None, attempts, fetched_at, parsed)
+
+
+def answered_id(value) -> int | None:
+    """The plant id a body names, when it is an integer (or integer text)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def failure(

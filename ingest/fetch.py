@@ -5,7 +5,8 @@
 - timeouts, connection errors, 5xx and unreadable bodies are retried with exponential backoff
   (tenacity), up to `http_retries` retries; a 404 (not found, on loan) is never retried;
 - after `poll_deadline_s` the poll stops: every plant without a final answer is returned as a
-  failure (its last answer, or a timeout), never dropped.
+  failure (its last answer, or a timeout), never dropped;
+- a body over `MAX_BODY_BYTES` is not read further: a failure with an excerpt.
 """
 
 from __future__ import annotations
@@ -49,8 +50,24 @@ class FetchOptions:
         )
 
 
+# A reading is about 1 KB; a body much larger is a broken or hostile answer, and reading it
+# whole would hold it in memory and in the hot store. Over the cap: a failure with an excerpt.
+MAX_BODY_BYTES = 1_000_000
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first `limit` + 1 bytes or so when it is longer (then stop reading)."""
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
 
 
 class _Poller:
@@ -74,10 +91,15 @@ class _Poller:
             try:
                 async with self.session.get(url, timeout=timeout) as response:
                     status = response.status
-                    raw = await response.read()
-                outcome = classify(
-                    plant_id, status, raw.decode("utf-8", errors="replace"), _now(), attempts
-                )
+                    raw = await _read_capped(response, MAX_BODY_BYTES)
+                text = raw.decode("utf-8", errors="replace")
+                if len(raw) > MAX_BODY_BYTES:
+                    message = f"HTTP {status}: body larger than {MAX_BODY_BYTES:,} bytes"
+                    outcome = failure(
+                        plant_id, "invalid_body", message, _now(), attempts, status, text
+                    )
+                else:
+                    outcome = classify(plant_id, status, text, _now(), attempts)
             except TimeoutError:
                 message = f"no answer within {timeout_s:g} s"
                 outcome = failure(plant_id, "timeout", message, _now(), attempts, status)

@@ -148,13 +148,33 @@ def test_run_ids_sort_by_time():
     assert early < late and len(early) == len("20260101T000000Z-abcdef")
 
 
-def test_text_no_database_can_store_is_made_storable_and_odd_ids_fall_back():
-    body = json.dumps(dict(V1, name="bad\u0000name \ud800", plant_id=2**70)) + "\x00"
+def test_text_no_database_can_store_is_made_storable():
+    body = json.dumps(dict(V1, name="bad\u0000name \ud800", plant_id=5)) + "\x00"
     row = _row(body, plant_id=5)
     assert row["name"] == "badname ?" and row["plant_id"] == 5
     assert "\x00" not in row["payload"]
-    row = _row(json.dumps(dict(V1, plant_id="12", recording_taken=20260101)))
+    row = _row(json.dumps(dict(V1, plant_id="12", recording_taken=20260101)), plant_id=12)
     assert row["plant_id"] == 12 and row["recording_taken"] == "20260101"
+
+
+@pytest.mark.parametrize("sent", [999, 2**70, "4x", None, "5"])
+def test_a_body_for_another_plant_is_a_failure_of_the_plant_asked(sent):
+    """/plants/4 answering plant_id 999 must not land as plant 999's reading."""
+    outcome = classify(4, 200, json.dumps(dict(V1, plant_id=sent)), AT)
+    assert outcome.plant_id == 4
+    assert outcome.kind == "invalid_body" and outcome.retryable
+    assert repr(sent) in outcome.message and "not 4" in outcome.message
+    batch = Batch()
+    assert not batch.add(outcome, "r1")
+    assert batch.tables()[1].to_pylist()[0]["plant_id"] == 4
+
+
+def test_a_body_naming_the_plant_asked_or_no_plant_is_its_reading():
+    assert classify(4, 200, json.dumps(dict(V1, plant_id=4)), AT).is_reading
+    assert classify(4, 200, json.dumps(dict(V1, plant_id="4")), AT).is_reading
+    assert classify(0, 200, json.dumps(dict(V1, plant_id=0)), AT).is_reading  # id 0 echoes 0
+    no_id = {k: v for k, v in V1.items() if k != "plant_id"}
+    assert classify(4, 200, json.dumps(no_id), AT).is_reading
 
 
 # ---- one copy of each reading: the body is rebuilt from the typed columns -------------------
