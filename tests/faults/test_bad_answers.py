@@ -1,4 +1,4 @@
-"""Answers no faithful API sends: a body for another plant, a body of hundreds of megabytes.
+"""Fault matrix, bad answers: a body for another plant, a body of hundreds of megabytes.
 
 A small aiohttp server in this process plays the API; the poll (`ingest.fetch.poll`) and the
 whole job (`python -m ingest poll` into DuckDB) must turn each into a failure row for the plant
