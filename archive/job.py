@@ -658,15 +658,14 @@ def run(
         try:
             con = duck.connect(settings, hot=hot)
         except duckdb.Error as exc:
-            raise JobFailed(f"cannot open the hot store: {str(exc).splitlines()[0]}") from None
+            raise JobFailed("cannot open the hot store") from exc
         archiver = Archiver(settings, store, con, now, counts, dry_run=dry_run)
         try:
             archiver.run()
         except duckdb.Error as exc:
-            first = (str(exc).strip().splitlines() or [""])[0]
             raise JobFailed(
-                f"{type(exc).__name__}: {first} (archive {settings.archive_url}); "
-                "the failing day was not deleted from the hot store"
-            ) from None
+                f"archive {settings.archive_url}: the failing day was not deleted from the hot "
+                "store"
+            ) from exc
         finally:
             archiver.close()

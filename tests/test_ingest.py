@@ -330,3 +330,51 @@ def test_the_poll_deadline_turns_unanswered_plants_into_failure_rows(simulator_s
     kinds = {o.plant_id: (o.kind, o.attempts) for o in outcomes}
     assert kinds[1] == kinds[2] == ("timeout", 1)
     assert all(kinds[pid][0] == "reading" for pid in (3, 4, 5))
+
+
+def _failed(result: subprocess.CompletedProcess) -> tuple[dict, str]:
+    assert result.returncode == 1, result.stderr
+    [line] = result.stdout.strip().splitlines()
+    [stderr] = result.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert record["outcome"] == "failed"
+    return record, stderr
+
+
+def test_a_lock_conflict_and_a_bad_login_read_differently(tmp_path, postgres_env, simulator_server):
+    """Issue 10, defect 6: the failure line used to stop at "... with exception:"."""
+    url = simulator_server("--sensor-fault-rate", "0", *FIXED_CLOCK)
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(path)!r})\nprint('open', flush=True)\ntime.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        env = {"LNHM_DUCKDB_PATH": str(path), "LNHM_API_URL": url, "LNHM_PLANT_IDS": "1-3"}
+        record, stderr = _failed(ingest(env))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "Could not set lock on file" in record["error"], record["error"]
+    assert "Could not set lock on file" in stderr
+
+    env = {
+        **postgres_env,
+        "LNHM_WAREHOUSE": "postgres",
+        "PGUSER": "no_such_role",
+        "PGPASSWORD": "wrong-password",
+        "LNHM_API_URL": url,
+        "LNHM_PLANT_IDS": "1-3",
+        "LNHM_DUCKDB_PATH": str(tmp_path / "unused.duckdb"),
+    }
+    record, stderr = _failed(ingest(env))
+    assert 'role "no_such_role" does not exist' in record["error"], record["error"]
+    assert "lock" not in record["error"].lower()
+    assert "wrong-password" not in record["error"] + stderr

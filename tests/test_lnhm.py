@@ -231,3 +231,58 @@ def test_a_failing_job_never_prints_a_secret():
     assert result.returncode == joblog.EXIT_FAILED
     assert "sekrit" not in result.stdout + result.stderr
     assert "password=***" in result.stderr
+
+
+def _chained_failure():
+    try:
+        try:
+            raise OSError("Could not set lock on file\n  held by PID 42")
+        except OSError as inner:
+            raise ConnectionError("Connection failed. The reason: Could not set lock") from inner
+    except ConnectionError:
+        # no "from": the implicit context (an error while handling another) is followed too
+        raise RuntimeError("Pipeline execution failed at load with exception:\n\nsee below")  # noqa: B904
+
+
+def test_a_failure_is_described_with_its_whole_chain_on_one_line():
+    with pytest.raises(RuntimeError) as error:
+        _chained_failure()
+    text = joblog.describe(error.value)
+    assert "\n" not in text
+    assert text == (
+        "RuntimeError: Pipeline execution failed at load with exception: see below"
+        " <- caused by ConnectionError: Connection failed. The reason: Could not set lock"
+        " <- caused by OSError: Could not set lock on file held by PID 42"
+    )
+    try:
+        raise RuntimeError("outer") from None
+    except RuntimeError as exc:
+        assert joblog.describe(exc) == "RuntimeError: outer"  # an explicit `from None` is kept
+
+
+def test_a_job_failure_line_carries_the_cause_redacted_and_stays_one_line():
+    script = (
+        "import os, sys\nfrom lnhm import joblog\n"
+        "def main(counts):\n"
+        "    try:\n"
+        "        raise OSError('password authentication failed for user \"loader\"\\n'\n"
+        "                      'password=' + os.environ['PGPASSWORD'])\n"
+        "    except OSError as exc:\n"
+        "        raise joblog.JobFailed('cannot open the hot store') from exc\n"
+        "sys.exit(joblog.run_job('demo', main))"
+    )
+    env = {**os.environ, "PGPASSWORD": "sekrit-value"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == joblog.EXIT_FAILED
+    [line] = result.stdout.strip().splitlines()
+    record = json.loads(line)
+    assert record["outcome"] == "failed" and record["exit_code"] == joblog.EXIT_FAILED
+    assert record["error"] == (
+        "JobFailed: cannot open the hot store <- caused by OSError: password authentication "
+        'failed for user "loader" password=***'
+    )
+    [stderr] = result.stderr.strip().splitlines()
+    assert stderr == (
+        "demo: failed: cannot open the hot store <- caused by OSError: password authentication "
+        'failed for user "loader" password=***'
+    )
