@@ -347,12 +347,12 @@ class PlantsSimulator:
         if pkey is None:
             pkey = _mix64(self._seedk ^ (plant_id * 0x632BE59BD9B4E019 & _M64))
             self._plant_keys[plant_id] = pkey
+        minute = (epoch // 60) * 0x9E3779B97F4A7C15
         forced = self._faults.get(plant_id)
-        if forced is not None or self._t_sensor > 0.0:
-            draw = (epoch // 60) * 0x9E3779B97F4A7C15 + request * 0xC2B2AE3D27D4EB4F
-            h = _mix64(pkey ^ (draw & _M64))
-            if forced is not None:
-                return self._fault(forced, plant_id, epoch, h)
+        if forced is not None:  # forced faults answer alike all minute (their variant too)
+            return self._fault(forced, plant_id, epoch, _mix64(pkey ^ (minute & _M64)))
+        if self._t_sensor > 0.0:
+            h = _mix64(pkey ^ ((minute + request * 0xC2B2AE3D27D4EB4F) & _M64))
             u = (h >> 40) * _INV24
             if u < self._t_sensor:
                 if u < self._t_timeout:
