@@ -102,12 +102,12 @@ ops-check: install ## Operator alerts: store capacity, failing ingest, stale arc
 lint: install ## ruff (Python) and sqlfluff (SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros snapshots tests/dbt analyses reports/queries --processes 2
+	$(BIN)/sqlfluff lint models macros snapshots data_tests analyses reports/queries --processes 2
 
 format: install ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/sqlfluff fix models macros snapshots tests/dbt analyses reports/queries --processes 2
+	$(BIN)/sqlfluff fix models macros snapshots data_tests analyses reports/queries --processes 2
 
 test: setup-test lint ## Lint, then the whole test suite against real PostgreSQL, S3 (moto) and Chromium
 	$(BIN)/pytest
