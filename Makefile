@@ -61,7 +61,7 @@ harness:
 	@test -d harness || { echo "make: this target needs the checkout's harness/ (not in the image)" >&2; exit 2; }
 
 run: install harness ## The main job on the embedded default, in data/demo/: simulator -> backfill -> dbt -> archive -> reports
-	$(PY) -m harness.demo --hours $(HOURS)
+	@$(PY) -m harness.demo --hours $(HOURS)
 
 simulate: install harness ## Run the plants API simulator (options: SIM_ARGS="--port 8000 --plants 500 --latency realistic")
 	$(PY) -m harness.simulator $(SIM_ARGS)
