@@ -232,3 +232,20 @@ def test_dbt_jobs_on_an_empty_warehouse_say_one_line(store, target, state, reque
     assert make_line.startswith("make: *** ")
     if state == "no file":
         assert not Path(store["LNHM_DUCKDB_PATH"]).exists()
+
+
+# ---------------------------------------------------------------- configuration that cannot work
+@pytest.mark.parametrize(
+    "target", ["ingest", "transform", "archive", "reports", "alerts", "ops-check", "digest"]
+)
+def test_an_s3_url_without_a_bucket_stops_every_job_in_one_line(store, target):
+    """Issue 10, defect 4: `s3://` was taken as a local folder `s3:`, and the archive wrote
+    there and said "verified, published, pruned"."""
+    result = make(target, env={**store, "LNHM_ARCHIVE_URL": "s3://"})
+    assert result.returncode != 0
+    [line, make_line] = result.stderr.strip().splitlines()
+    job = {"ops-check": "alerts-ops", "digest": "alerts-digest"}.get(target, target)
+    assert line.startswith(f"{job}: invalid configuration: LNHM_ARCHIVE_URL: "), line
+    assert "Error 2" in make_line
+    assert not (ROOT / "s3:").exists()
+    assert not Path(store["LNHM_DUCKDB_PATH"]).exists()  # nothing was touched
