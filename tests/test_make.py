@@ -249,3 +249,14 @@ def test_an_s3_url_without_a_bucket_stops_every_job_in_one_line(store, target):
     assert "Error 2" in make_line
     assert not (ROOT / "s3:").exists()
     assert not Path(store["LNHM_DUCKDB_PATH"]).exists()  # nothing was touched
+
+
+@pytest.mark.parametrize("target", ["archive", "reports", "alerts", "digest", "ops-check"])
+def test_the_other_jobs_on_a_missing_warehouse_say_at_most_one_line(store, target):
+    result = make(target, env=store)
+    job_lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
+    assert len(job_lines) <= 1, result.stderr
+    assert "Traceback" not in result.stderr
+    record = job_line(result)
+    said = " ".join(job_lines) + json.dumps(record)
+    assert "does not exist yet" in said or record["outcome"] == "ok", said
