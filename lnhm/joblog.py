@@ -24,8 +24,9 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SKIPPED = 0, 1, 2, 75
 MAX_ERROR_CHARS = 4000  # the whole chain, however long dlt's or dbt's messages are
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+def _one_line(text) -> str:
+    """``text`` redacted, then on one line (redacted first: a secret may hold whitespace)."""
+    return " ".join(redact(str(text)).split())
 
 
 def describe(exc: BaseException) -> str:
@@ -82,7 +83,7 @@ def job(name: str):
     try:
         yield counts
     except LockTimeout as exc:
-        record.update(outcome="skipped", error=redact(_one_line(exc)), exit_code=EXIT_SKIPPED)
+        record.update(outcome="skipped", error=_one_line(exc), exit_code=EXIT_SKIPPED)
         raise
     except BaseException as exc:
         record.update(outcome="failed", error=describe(exc), exit_code=exit_code(exc))
@@ -105,10 +106,10 @@ def run_job(name: str, main: Callable[[dict], None]) -> int:
         with job(name) as counts:
             main(counts)
     except ConfigError as exc:
-        print(redact(f"{name}: invalid configuration: {_one_line(exc)}"), file=sys.stderr)
+        print(f"{name}: invalid configuration: {_one_line(exc)}", file=sys.stderr)
         return EXIT_CONFIG
     except LockTimeout as exc:
-        print(redact(f"{name}: skipped: {_one_line(exc)}"), file=sys.stderr)
+        print(f"{name}: skipped: {_one_line(exc)}", file=sys.stderr)
         return EXIT_SKIPPED
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)

@@ -286,3 +286,11 @@ def test_a_job_failure_line_carries_the_cause_redacted_and_stays_one_line():
         "demo: failed: cannot open the hot store <- caused by OSError: password authentication "
         'failed for user "loader" password=***'
     )
+
+
+def test_a_secret_with_whitespace_is_redacted_before_the_line_is_joined(monkeypatch):
+    monkeypatch.setenv("LNHM_SMTP_PASSWORD", "two  spaces\tand a tab")
+    try:
+        raise RuntimeError("login failed for two  spaces\tand a tab\nat the server")
+    except RuntimeError as exc:
+        assert joblog.describe(exc) == "RuntimeError: login failed for *** at the server"
