@@ -10,9 +10,8 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 HOURS ?= 48
 SIM_ARGS ?=
+ARGS ?=
 LNHM_WAREHOUSE ?= duckdb
-DBT := $(BIN)/dbt
-DBT_FLAGS := --profiles-dir . --target $(LNHM_WAREHOUSE)
 
 export LNHM_WAREHOUSE
 export RUNTIME__DLTHUB_TELEMETRY ?= false
@@ -21,8 +20,16 @@ export PYTHONDONTWRITEBYTECODE ?= 1
 # the jobs, tests and benchmarks import the project's folders (lnhm, ingest, ...) from here
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install setup-test run simulate ingest backfill transform freshness docs archive \
-	reports alerts digest ops-check lint format test bench clean
+.PHONY: help install setup-test run simulate ingest backfill transform freshness dbt docs archive \
+	reports alerts digest ops-check lint format test bench clean harness
+
+# A scheduled job's exit status as cron and ECS see it (through make): 0 = done, or skipped
+# because another writer held the lock (exit 75: the next run simply tries again; the JSON line
+# says "skipped"); non-zero (make's 2, with "Error 1" or "Error 2" naming the job's own code)
+# = failed or invalid configuration.
+define job
+	@$(PY) -m $(1) || { status=$$?; [ $$status -eq 75 ] || exit $$status; }
+endef
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' \
@@ -50,51 +57,58 @@ setup-test: install ## Install what the tests need from Debian (PostgreSQL 15, C
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: install ## The main job on the embedded default: simulator -> backfill -> dbt -> archive -> reports
-	$(PY) -m harness.demo --hours $(HOURS)
+# The harness (simulator, backfill, demo) is in the checkout, not in the container image.
+harness:
+	@test -d harness || { echo "make: this target needs the checkout's harness/ (not in the image)" >&2; exit 2; }
 
-simulate: install ## Run the plants API simulator (options: SIM_ARGS="--plants 500 --latency realistic")
+run: install harness ## The main job on the embedded default, in data/demo/: simulator -> backfill -> dbt -> archive -> reports
+	@$(PY) -m harness.demo --hours $(HOURS)
+
+simulate: install harness ## Run the plants API simulator (options: SIM_ARGS="--port 8000 --plants 500 --latency realistic")
 	$(PY) -m harness.simulator $(SIM_ARGS)
 
 ingest: install ## Poll every plant once and load raw readings and failures (every minute)
-	$(PY) -m ingest poll
+	$(call job,ingest poll)
 
-backfill: install ## Load HOURS (default 48) of simulated minutely history, fast
-	$(PY) -m harness.backfill --hours $(HOURS)
+backfill: install harness ## Load HOURS (default 48) of simulated minutely history, fast
+	$(call job,harness.backfill --hours $(HOURS))
 
 transform: install ## dbt build (staging, intermediate, marts, tests) on LNHM_WAREHOUSE
-	$(PY) -m lnhm.transform build
+	$(call job,lnhm.transform build)
 
 freshness: install ## dbt source freshness of the raw tables
-	$(PY) -m lnhm.transform freshness
+	$(call job,lnhm.transform freshness)
+
+dbt: install ## Any dbt command under the writer lock: make dbt ARGS="build --select my_model+"
+	$(PY) -m lnhm.transform dbt $(ARGS)
 
 docs: install ## Generate the dbt docs site (open target/static_index.html, works from disk)
-	$(DBT) docs generate $(DBT_FLAGS) --static
+	$(PY) -m lnhm.transform dbt docs generate --static
 
 archive: install ## Move whole days older than the retention to Parquet and prune the hot store (daily)
-	$(PY) -m archive
+	$(call job,archive)
 
 reports: install ## Write the static report site to LNHM_REPORTS_DIR (hourly)
-	$(PY) -m reports
+	$(call job,reports)
 
 alerts: install ## E-mail botanists about new and ended incidents (after each transform)
-	$(PY) -m alerts
+	$(call job,alerts)
 
 digest: install ## Send each botanist a daily digest of their plants
-	$(PY) -m alerts digest
+	$(call job,alerts digest)
 
 ops-check: install ## Operator alerts: store capacity, failing ingest, stale archive and sources
-	$(PY) -m alerts ops
+	$(call job,alerts ops)
 
 lint: install ## ruff (Python) and sqlfluff (SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros snapshots tests/dbt analyses reports/queries --processes 2
+	$(BIN)/sqlfluff lint models macros snapshots data_tests analyses reports/queries --processes 2
 
 format: install ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/sqlfluff fix models macros snapshots tests/dbt analyses reports/queries --processes 2
+	$(BIN)/sqlfluff fix models macros snapshots data_tests analyses reports/queries --processes 2
 
 test: setup-test lint ## Lint, then the whole test suite against real PostgreSQL, S3 (moto) and Chromium
 	$(BIN)/pytest
@@ -102,5 +116,21 @@ test: setup-test lint ## Lint, then the whole test suite against real PostgreSQL
 bench: setup-test ## Benchmarks (comparisons measured side by side; not tests)
 	@for bench in bench/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
 
-clean: ## Remove generated data, reports and dbt artefacts (keeps .venv)
-	rm -rf data build target logs dbt_packages .pytest_cache
+# Only what can be regenerated: never data/ (the default hot store and the archive, the only
+# copy of pruned days), logs/ (cron appends to it), the report site or a configured location.
+CLEAN := target dbt_packages .pytest_cache .ruff_cache build/test-artifacts data/demo
+
+clean: ## Remove what can be regenerated: dbt artefacts, caches, test artefacts, the demo folder (data/demo)
+	@for path in $(CLEAN); do \
+		keep=""; \
+		for configured in "$$LNHM_DUCKDB_PATH" "$$LNHM_ARCHIVE_URL" "$$LNHM_REPORTS_DIR" \
+			"$$LNHM_OUTBOX_DIR" "$$DLT_DATA_DIR"; do \
+			[ -n "$$configured" ] || continue; \
+			case "$$(realpath -m "$$configured")/" in \
+				"$$(realpath -m "$$path")"/*) keep="$$configured";; \
+			esac; \
+		done; \
+		if [ -n "$$keep" ]; then echo "clean: keeping $$path: it holds the configured $$keep"; \
+		elif [ -e "$$path" ]; then echo "clean: removing $$path"; rm -rf "$$path"; fi; \
+	done
+	@find . -path ./.venv -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alerts import config
 from lnhm import joblog
 from lnhm import settings as lnhm_settings
 
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(counts: dict) -> None:
         settings = lnhm_settings.load()
-        cfg = config.load()
+        cfg = settings.alerts
         if args.command == "ops":
             from alerts.ops import run_ops
 

@@ -13,12 +13,11 @@ import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from alerts.config import AlertConfig
 from alerts.dispatch import Incident, Outgoing, deliver, plan
 from alerts.messages import one_line, problem_label, render
 from alerts.store import Store, session
 from lnhm.locking import writer_lock
-from lnhm.settings import Settings
+from lnhm.settings import AlertConfig, Settings
 
 STATUS_SQL = (
     "select plant_id, plant_name, botanist_id, botanist_name, botanist_email,"

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.config import AlertConfig
 from alerts.dispatch import Incident, Outgoing, deliver, plan
 from alerts.messages import fmt_bytes, fmt_when, render
 from alerts.store import Store, session, utc_naive
 from lnhm.locking import writer_lock
-from lnhm.settings import Settings
+from lnhm.settings import AlertConfig, Settings
 
 CHECKS = ("store_capacity", "ingest_failing", "sources_stale", "archive_overdue")
 

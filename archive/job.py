@@ -15,12 +15,12 @@ Per day, in this order (each step safe to be killed at, see README.md):
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -36,8 +36,10 @@ from lnhm.joblog import JobFailed
 from lnhm.locking import writer_lock
 from lnhm.settings import Settings
 
-CRASH_ENV = "LNHM_ARCHIVE_CRASH_AT"
-CRASH_POINTS = ("during_write", "after_write", "after_publish", "after_delete")
+STEPS = ("staged", "verified", "published", "pruned")
+# Observers of the job's steps, called as hook(step, path of the file just written or None).
+# The product installs none; the kill -9 tests install one through harness/crash.py.
+STEP_HOOKS: list[Callable[[str, str | None], None]] = []
 
 
 def say(message: str) -> None:
@@ -45,17 +47,10 @@ def say(message: str) -> None:
     print(f"archive: {message}", file=sys.stderr, flush=True)
 
 
-def crash_point(name: str, staged: str | None = None) -> None:
-    """Test hook: ``LNHM_ARCHIVE_CRASH_AT=<name>`` kills the process here, like ``kill -9``."""
-    if os.environ.get(CRASH_ENV) != name:
-        return
-    if staged and os.path.exists(staged):
-        # "during_write": leave a half-written file behind, as a killed writer would.
-        with open(staged, "r+b") as handle:
-            handle.truncate(max(1, os.path.getsize(staged) // 2))
-    say(f"crash hook {CRASH_ENV}={name}: exiting without cleanup")
-    sys.stderr.flush()
-    os._exit(137)
+def reached(step: str, path: str | None = None) -> None:
+    """Tell the installed observers that a day reached ``step`` (one of STEPS)."""
+    for hook in STEP_HOOKS:
+        hook(step, path)
 
 
 def _human(n: float) -> str:
@@ -312,7 +307,7 @@ class Archiver:
                 self._readings_select(d.day) if kind == "readings" else self._failures_select(d.day)
             )
             hot_url = self._copy(select, hot_key)
-            crash_point("during_write", hot_url if not hot_url.startswith("s3://") else None)
+            reached("staged", hot_url)
             written = self._file_stats([hot_url], key)
             source = self._source_stats(kind, d.day)
             if written != source:
@@ -376,7 +371,7 @@ class Archiver:
         staged = {
             kind: self._stage(kind, d, entry, stage) for kind in ("readings", "fetch_failures")
         }
-        crash_point("after_write")
+        reached("verified")
 
         # Publish: new names, then the manifest switch, then the old files go.
         files, sizes = [], {}
@@ -409,7 +404,7 @@ class Archiver:
             "run_id": self.run_id,
         }
         mf.save(self.store, manifest)
-        crash_point("after_publish")
+        reached("published")
         replaced = [f for f in (entry or {}).get("files", []) if f not in files]
         if replaced:
             self.store.delete(replaced)
@@ -418,7 +413,7 @@ class Archiver:
         hot_f = failures.get("hot", 0) if staged["fetch_failures"] else 0
         if hot_r or hot_f:
             self.prune(d.day, hot_r, hot_f)
-        crash_point("after_delete")
+        reached("pruned")
         self.store.clear(stage)
 
         nbytes = sum(size for kind, size in sizes.items() if "keep" not in staged[kind])
@@ -658,15 +653,14 @@ def run(
         try:
             con = duck.connect(settings, hot=hot)
         except duckdb.Error as exc:
-            raise JobFailed(f"cannot open the hot store: {str(exc).splitlines()[0]}") from None
+            raise JobFailed("cannot open the hot store") from exc
         archiver = Archiver(settings, store, con, now, counts, dry_run=dry_run)
         try:
             archiver.run()
         except duckdb.Error as exc:
-            first = (str(exc).strip().splitlines() or [""])[0]
             raise JobFailed(
-                f"{type(exc).__name__}: {first} (archive {settings.archive_url}); "
-                "the failing day was not deleted from the hot store"
-            ) from None
+                f"archive {settings.archive_url}: the failing day was not deleted from the hot "
+                "store"
+            ) from exc
         finally:
             archiver.close()

@@ -34,9 +34,6 @@ HOURS = float(os.environ.get("BENCH_HOURS", "48"))
 BIG_PLANTS = int(os.environ.get("BENCH_BIG_PLANTS", "10000"))
 # unset: the default (one request in flight per plant, at most 1,000)
 BIG_CONCURRENCY = os.environ.get("BENCH_BIG_CONCURRENCY", "")
-# the real API's sensor faults strike single requests at random (a retry may succeed); the
-# simulator's default decides them per minute, which would make every retry fail too
-FAULTS = ("--fault-window", "1")
 NAIVE_DDL = """
 create table if not exists naive_readings (
     plant_id bigint, recording_taken text, last_watered text, name text,
@@ -158,7 +155,7 @@ def main() -> int:
     pg, pg_server = start_postgres()
     sims = []
     try:
-        sim = services.start_simulator("--latency", "realistic", "--plants", "50", *FAULTS)
+        sim = services.start_simulator("--latency", "realistic", "--plants", "50")
         sims.append(sim)
         base = {"LNHM_API_URL": sim.url, "LNHM_PLANT_IDS": "1-50"}
 
@@ -209,9 +206,7 @@ def main() -> int:
         figures.append(("50-plant poll: naive / this ingest (wall)", f"{naive_s / ours:.1f}x"))
 
         # 2. one poll of 10,000 plants
-        big = services.start_simulator(
-            "--latency", "realistic", "--plants", str(BIG_PLANTS), *FAULTS
-        )
+        big = services.start_simulator("--latency", "realistic", "--plants", str(BIG_PLANTS))
         sims.append(big)
         big_env = {
             "LNHM_API_URL": big.url,

@@ -3,7 +3,9 @@
 Extract and normalize happen before the writer lock is taken (they touch only local files);
 the load into the hot store runs under `lnhm.locking.writer_lock`. If the lock cannot be had,
 the normalized package stays in the pipeline folder and the next run loads it first, so a
-poll's readings are not lost when a run is skipped.
+poll's readings are not lost when a run is skipped. That folder must therefore outlive the
+process: `DLT_DATA_DIR` (dlt's own variable) puts it on a persistent volume (EFS on ECS, where
+the container's disk goes with the task); by default it is `.dlt/` beside the DuckDB file.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dlt.destinations.impl.postgres.configuration import PostgresCredentials  # 
 
 from ingest.rows import Batch  # noqa: E402
 from ingest.source import plants_api  # noqa: E402
-from lnhm.locking import writer_lock  # noqa: E402
+from lnhm.locking import LockTimeout, writer_lock  # noqa: E402
 
 PIPELINE_NAME = "lnhm"
 DATASET = "raw"
@@ -39,8 +41,12 @@ FILE_FORMATS = {"duckdb": "parquet", "postgres": "csv"}
 
 
 def pipelines_dir(settings) -> Path:
-    """A project-local dlt working folder, one per destination (never ~/.dlt)."""
-    base = Path(settings.duckdb_path).resolve().parent / ".dlt"
+    """dlt's working folder (state, load packages waiting for the lock), one per destination:
+    under `DLT_DATA_DIR/pipelines` when set, else `.dlt/` beside the DuckDB file (never ~/.dlt)."""
+    if settings.dlt_data_dir is not None:
+        base = Path(settings.dlt_data_dir).resolve() / "pipelines"
+    else:
+        base = Path(settings.duckdb_path).resolve().parent / ".dlt"
     if settings.warehouse == "duckdb":
         target = str(Path(settings.duckdb_path).resolve())
     else:
@@ -98,8 +104,13 @@ def load(
     lap("extract_s")
     pipeline.normalize()
     lap("normalize_s")
-    with writer_lock(settings, job=job):
-        lap("lock_wait_s")
-        info = pipeline.load()
-        lap("load_s")
+    try:
+        with writer_lock(settings, job=job):
+            lap("lock_wait_s")
+            info = pipeline.load()
+            lap("load_s")
+    except LockTimeout as exc:
+        raise LockTimeout(
+            f"{exc}; this run's rows wait in {pipeline.pipelines_dir} and the next run loads them"
+        ) from None
     return info

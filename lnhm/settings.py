@@ -1,12 +1,16 @@
 """Configuration: every job reads the environment here, once.
 
 Names follow the field's conventions: libpq's ``PG*`` variables for PostgreSQL, the AWS SDK's
-variables for S3, and ``LNHM_*`` for the rest. An invalid value raises ``ConfigError`` whose
-message is one line that starts with the variable's name.
+variables for S3, dlt's ``DLT_DATA_DIR`` for its working folder, and ``LNHM_*`` for the rest
+(the alert rules' thresholds included: ``Settings.alerts``). An invalid value raises
+``ConfigError`` whose message is one line that starts with the variable's name; values that
+would silently write somewhere unexpected (``s3://`` without a bucket, a URL where a folder is
+expected, a folder where a file is expected) are invalid too.
 """
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import os
 import re
@@ -85,17 +89,116 @@ def _url(env: dict, name: str, default: str) -> str:
     return value
 
 
+# "s3:", "file:", "gs://", "md:", "postgresql://": text that names a scheme, not a folder
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+
+
 def _archive_url(env: dict) -> str:
-    value = _text(env, "LNHM_ARCHIVE_URL", "data/archive").rstrip("/")
-    if "://" in value and not value.startswith("s3://"):
+    value = _text(env, "LNHM_ARCHIVE_URL", "data/archive")
+    if value.startswith("s3://"):
+        bucket, _, prefix = value[len("s3://") :].partition("/")
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+            shown = bucket or "nothing"
+            raise ConfigError(
+                f"LNHM_ARCHIVE_URL: {value!r} names no valid S3 bucket (got {shown}); "
+                "expected s3://bucket/prefix"
+            )
+        parts = prefix.rstrip("/").split("/") if prefix.rstrip("/") else []
+        if any(part in ("", ".", "..") for part in parts):
+            raise ConfigError(
+                f"LNHM_ARCHIVE_URL: {value!r} has an empty, '.' or '..' part in its prefix"
+            )
+        return "s3://" + "/".join([bucket, *parts])
+    if _SCHEME.match(value):
         raise ConfigError(
             f"LNHM_ARCHIVE_URL: expected a local folder or s3://bucket/prefix, got {value!r}"
         )
-    if value.startswith("s3://") and not re.match(
-        r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", value
-    ):
-        raise ConfigError(f"LNHM_ARCHIVE_URL: {value!r} does not name a valid S3 bucket")
+    _folder(value, "LNHM_ARCHIVE_URL")
+    return value.rstrip("/") or "/"
+
+
+def _folder(value: str, name: str) -> Path:
+    """A local folder: not a URL, and not an existing file."""
+    if _SCHEME.match(value):
+        raise ConfigError(f"{name}: expected a local folder, got the URL {value!r}")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name}: {value!r} is a file, expected a folder")
+    return path
+
+
+def _duckdb_file(env: dict) -> Path:
+    value = _text(env, "LNHM_DUCKDB_PATH", "data/lnhm.duckdb")
+    if value == ":memory:" or _SCHEME.match(value):
+        raise ConfigError(
+            f"LNHM_DUCKDB_PATH: expected the path of a DuckDB file, got {value!r} "
+            "(an in-memory or remote database would lose every load)"
+        )
+    path = Path(value).expanduser()
+    if value.endswith("/") or path.is_dir():
+        raise ConfigError(f"LNHM_DUCKDB_PATH: {value!r} is a folder, expected a DuckDB file")
+    return path
+
+
+def _email(env: dict, name: str, default: str) -> str:
+    """One address, optionally with a display name (``Plants <plants@example.org>``)."""
+    value = _text(env, name, default)
+    _, address = email.utils.parseaddr(value)
+    if "," in value or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+", address):
+        raise ConfigError(
+            f"{name}: expected one e-mail address like name@example.org, got {value!r}"
+        )
     return value
+
+
+def _smtp_host(env: dict) -> str:
+    value = env.get("LNHM_SMTP_HOST", "").strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", value):
+        raise ConfigError(
+            f"LNHM_SMTP_HOST: expected a host name (port in LNHM_SMTP_PORT), got {value!r}"
+        )
+    return value
+
+
+def _s3_endpoint(env: dict) -> str:
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        value = env.get(name, "").strip()
+        if value:
+            if not re.match(r"^https?://[^/\s]+", value):
+                raise ConfigError(
+                    f"{name}: expected http(s)://host[:port] of an S3-compatible server, "
+                    f"got {value!r}"
+                )
+            return value
+    return ""
+
+
+def _dlt_data_dir(env: dict) -> Path | None:
+    value = env.get("DLT_DATA_DIR", "").strip()
+    return _folder(value, "DLT_DATA_DIR") if value else None
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """The alert rules' own knobs (``LNHM_ALERT_*``, ``LNHM_OPS_*``)."""
+
+    watering_hours: float = 26.0
+    ingest_failed_runs: int = 3
+    stale_minutes: float = 15.0
+    archive_hours: float = 26.0
+    capacity_warn_pct: float = 80.0
+    size_history_days: int = 30
+
+
+def _alert_config(env: dict) -> AlertConfig:
+    return AlertConfig(
+        watering_hours=env_number(env, "LNHM_ALERT_WATERING_HOURS", 26, float, 1),
+        ingest_failed_runs=env_number(env, "LNHM_OPS_INGEST_FAILED_RUNS", 3, int, 1),
+        stale_minutes=env_number(env, "LNHM_OPS_STALE_MINUTES", 15, float, 1),
+        archive_hours=env_number(env, "LNHM_OPS_ARCHIVE_HOURS", 26, float, 1),
+        capacity_warn_pct=env_number(env, "LNHM_OPS_CAPACITY_WARN_PCT", 80, float, 1, 100),
+    )
 
 
 @dataclass(frozen=True)
@@ -123,6 +226,9 @@ class Settings:
     outbox_dir: Path = Path("data/outbox")
     store_capacity_bytes: int = 10 * 1024**3
     pg: dict = field(default_factory=dict, repr=False)
+    s3_endpoint: str = ""
+    dlt_data_dir: Path | None = None
+    alerts: AlertConfig = field(default_factory=AlertConfig)
 
     @property
     def dbt_target(self) -> str:
@@ -179,13 +285,14 @@ def from_env(env: dict | None = None) -> Settings:
         "dbname": _text(env, "PGDATABASE", user),
     }
     plant_ids = parse_id_ranges(_text(env, "LNHM_PLANT_IDS", "1-50"))
+    archive_url = _archive_url(env)
     return Settings(
         api_url=_url(env, "LNHM_API_URL", REAL_API_URL),
         plant_ids=plant_ids,
         warehouse=_choice(env, "LNHM_WAREHOUSE", "duckdb", WAREHOUSES),
-        duckdb_path=Path(_text(env, "LNHM_DUCKDB_PATH", "data/lnhm.duckdb")),
-        archive_url=_archive_url(env),
-        reports_dir=Path(_text(env, "LNHM_REPORTS_DIR", "build/reports")),
+        duckdb_path=_duckdb_file(env),
+        archive_url=archive_url,
+        reports_dir=_folder(_text(env, "LNHM_REPORTS_DIR", "build/reports"), "LNHM_REPORTS_DIR"),
         retention_hours=env_number(env, "LNHM_RETENTION_HOURS", 24, float, 1),
         lock_timeout_s=env_number(env, "LNHM_LOCK_TIMEOUT", 30),
         http_timeout_s=env_number(env, "LNHM_HTTP_TIMEOUT", 5, float, 0.1),
@@ -198,17 +305,20 @@ def from_env(env: dict | None = None) -> Settings:
         ),
         http_retries=env_number(env, "LNHM_HTTP_RETRIES", 3, int, 0),
         poll_deadline_s=env_number(env, "LNHM_POLL_DEADLINE", 45, float, 1),
-        problem_report_email=_text(env, "LNHM_PROBLEM_EMAIL", "data-team@lnhm.example"),
-        operator_email=_text(env, "LNHM_OPERATOR_EMAIL", "data-team@lnhm.example"),
-        smtp_host=env.get("LNHM_SMTP_HOST", "").strip(),
+        problem_report_email=_email(env, "LNHM_PROBLEM_EMAIL", "data-team@lnhm.example"),
+        operator_email=_email(env, "LNHM_OPERATOR_EMAIL", "data-team@lnhm.example"),
+        smtp_host=_smtp_host(env),
         smtp_port=env_number(env, "LNHM_SMTP_PORT", 587, int, 1),
         smtp_tls=_choice(env, "LNHM_SMTP_TLS", "starttls", SMTP_TLS_MODES),
         smtp_user=env.get("LNHM_SMTP_USER", ""),
         smtp_password=env.get("LNHM_SMTP_PASSWORD", ""),
-        mail_from=_text(env, "LNHM_MAIL_FROM", "plants@lnhm.example"),
-        outbox_dir=Path(_text(env, "LNHM_OUTBOX_DIR", "data/outbox")),
+        mail_from=_email(env, "LNHM_MAIL_FROM", "plants@lnhm.example"),
+        outbox_dir=_folder(_text(env, "LNHM_OUTBOX_DIR", "data/outbox"), "LNHM_OUTBOX_DIR"),
         store_capacity_bytes=env_number(env, "LNHM_STORE_CAPACITY_BYTES", 10 * 1024**3, int, 1),
         pg=pg,
+        s3_endpoint=_s3_endpoint(env) if archive_url.startswith("s3://") else "",
+        dlt_data_dir=_dlt_data_dir(env),
+        alerts=_alert_config(env),
     )
 
 

@@ -1,7 +1,14 @@
-"""``make transform``: dbt build on the configured target, holding the hot store's writer lock.
+"""dbt on the configured target, holding the hot store's writer lock.
+
+- ``python -m lnhm.transform build``: ``make transform`` (every 5 minutes);
+- ``python -m lnhm.transform freshness``: ``make freshness``;
+- ``python -m lnhm.transform dbt <dbt arguments>``: ``make dbt ARGS="build --select my_model+"``,
+  the analysts' front door: any dbt command, under the same lock, so a concurrent ``make ingest``
+  waits instead of failing on DuckDB's file lock.
 
 dbt runs as a subprocess with no per-run ``--vars``, so partial parsing stays warm between the
-per-minute runs.
+per-minute runs. Commands that read the raw tables first check that they exist, so an empty
+warehouse is one line ("run make ingest first"), not a page of dbt errors.
 """
 
 from __future__ import annotations
@@ -12,13 +19,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lnhm import settings as settings_module
+from lnhm.hotstore import missing_raw_tables
 from lnhm.joblog import JobFailed, run_job
 from lnhm.locking import writer_lock
 
 ROOT = Path(__file__).resolve().parents[1]
+# dbt commands that read the raw tables (or, on DuckDB, would create an empty hot store file)
+READS_RAW = {"build", "run", "test", "snapshot", "source", "seed", "show", "docs"}
 
 
 def dbt_command(args: list[str], target: str) -> list[str]:
@@ -26,31 +37,47 @@ def dbt_command(args: list[str], target: str) -> list[str]:
     return [str(dbt), *args, "--profiles-dir", str(ROOT), "--target", target]
 
 
+def _results(target_path: Path, args: list[str], since: float) -> collections.Counter:
+    """Node statuses of this run (dbt's results file, if this run wrote one)."""
+    results_file = target_path / ("sources.json" if args[0] == "source" else "run_results.json")
+    if not results_file.exists() or results_file.stat().st_mtime < since:
+        return collections.Counter()
+    results = json.loads(results_file.read_text()).get("results", [])
+    return collections.Counter(str(r.get("status")) for r in results)
+
+
 def run_dbt(args: list[str], counts: dict) -> None:
     settings = settings_module.load()
     env = {**os.environ, "DO_NOT_TRACK": "1"}
     command = " ".join(args)
+    target_path = Path(env.get("DBT_TARGET_PATH", ROOT / "target"))
     # dbt-duckdb opens the file for writing, so even freshness checks queue behind writers.
     with writer_lock(settings, job=f"dbt {command}"):
+        if args[0] in READS_RAW:
+            missing = missing_raw_tables(settings)
+            if missing:
+                raise JobFailed(missing)
+        started = time.time()  # a results file older than this is a previous run's
         result = subprocess.run(
             dbt_command(args, settings.dbt_target), cwd=ROOT, env=env, check=False
         )
-    target_path = Path(env.get("DBT_TARGET_PATH", ROOT / "target"))
-    results_file = target_path / ("sources.json" if args[0] == "source" else "run_results.json")
-    if results_file.exists():
-        results = json.loads(results_file.read_text()).get("results", [])
-        counts.update(collections.Counter(str(r.get("status")) for r in results))
+    counts.update(_results(target_path, args, started))
     if result.returncode != 0:
         raise JobFailed(f"dbt {command} exited with {result.returncode} (see dbt's log above)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lnhm.transform", description=__doc__)
-    parser.add_argument("command", choices=["build", "freshness"])
+    parser.add_argument("command", choices=["build", "freshness", "dbt"])
+    parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt arguments (dbt only)")
     args = parser.parse_args(argv)
     if args.command == "build":
         return run_job("transform", lambda counts: run_dbt(["build"], counts))
-    return run_job("freshness", lambda counts: run_dbt(["source", "freshness"], counts))
+    if args.command == "freshness":
+        return run_job("freshness", lambda counts: run_dbt(["source", "freshness"], counts))
+    if not args.dbt_args:
+        parser.error('dbt needs arguments, e.g. make dbt ARGS="build --select my_model+"')
+    return run_job("dbt", lambda counts: run_dbt(args.dbt_args, counts))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from markupsafe import Markup
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
-from reports import charts
+from reports import charts, publish
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries"
@@ -252,9 +252,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     generated_at = freshness["generated_at"]
     env = make_env(settings.problem_report_email, generated_at)
 
-    tmp = out.with_name(out.name + ".building")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    tmp = publish.staging_dir(out)  # inside the folder: it may be a mount point
     (tmp / "charts").mkdir(parents=True)
     for name in ("style.css", "plant-placeholder.svg"):
         shutil.copy(STATIC / name, tmp / name)
@@ -374,16 +372,9 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     )
     say(f"wrote {len(botanists)} botanist pages, archive and data quality")
 
-    # Swap the finished site in, so a reader never sees a half-written one.
-    old = out.with_name(out.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
-    pages = sum(1 for _ in out.rglob("*.html"))
+    # Switch the finished site in, so a reader never sees a half-written one.
+    live = publish.publish(tmp, out)
+    pages = sum(1 for _ in live.rglob("*.html"))
     say(f"site written to {out}/index.html ({pages} pages, {chart_count} charts)")
     return {
         "pages": pages,

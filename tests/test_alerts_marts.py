@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -30,10 +31,13 @@ def test_alerts_follow_the_dbt_marts(tmp_path):
         "DO_NOT_TRACK": "1",
     }
     full_env = {**os.environ, **env}
-    # a fixed end (noon UTC, when plants 16 and 47 are dry) so that incidents are open whatever
-    # the time of day the suite runs
+    # The marts' clock is the newest fetch, so end the history at 12:30 UTC, before the daily
+    # waterings (13:00-15:00), when dry plants are open incidents whatever time the test runs.
+    now = datetime.now(UTC)
+    end = now.replace(hour=12, minute=30, second=0, microsecond=0)
+    end -= timedelta(days=1) if end > now else timedelta(0)
     backfill = subprocess.run(
-        [sys.executable, "-m", "harness.backfill", "--hours", "30", "--end", "2026-11-26T12:00:00"],
+        [sys.executable, "-m", "harness.backfill", "--hours", "30", "--end", end.isoformat()],
         cwd=ROOT,
         env=full_env,
         capture_output=True,

@@ -32,7 +32,8 @@ START = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 STEP = timedelta(minutes=10)
 PLANTS = (1, 2, 3, 4, 5)
 ARCHIVABLE = (date(2026, 11, 25), date(2026, 11, 26))
-CRASH_POINTS = ("during_write", "after_write", "after_publish", "after_delete")
+# harness/crash.py kills the job (SIGKILL) when a day reaches one of these steps
+CRASH_POINTS = ("staged", "verified", "published", "pruned")
 
 
 # ---------------------------------------------------------------------------- known history
@@ -376,10 +377,17 @@ class Tier:
 
     # the job -----------------------------------------------------------------
     def run(
-        self, *args: str, env: dict | None = None, now: datetime = NOW, timeout: float = 300
+        self,
+        *args: str,
+        env: dict | None = None,
+        now: datetime = NOW,
+        timeout: float = 300,
+        crash_at: str | None = None,
     ) -> subprocess.CompletedProcess:
+        """``python -m archive``, or with ``crash_at`` the harness's wrapper that kills it there."""
+        module = ["harness.crash", "--at", crash_at] if crash_at else ["archive"]
         return subprocess.run(
-            [sys.executable, "-m", "archive", "--now", now.isoformat(), *args],
+            [sys.executable, "-m", *module, "--now", now.isoformat(), *args],
             cwd=ROOT,
             env={**self.env, **(env or {})},
             capture_output=True,
@@ -506,12 +514,14 @@ def test_running_twice_archives_once(tier):
 def test_killed_at_any_step_then_rerun_keeps_every_reading_once(tier, point):
     readings, fails = history(), failures()
     tier.load(readings, fails)
-    crashed = tier.run(env={"LNHM_ARCHIVE_CRASH_AT": point})
-    assert crashed.returncode == 137, crashed.stderr
+    crashed = tier.run(crash_at=point)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert f"kill -9 at {point}" in crashed.stderr
+    assert crashed.stdout == ""  # killed before the job could print its JSON line
     # Right after the kill nothing is lost (both tiers may briefly hold the same day).
     hot, arch = set(tier.hot_keys()), set(tier.archived_keys())
     assert hot | arch == {r.key for r in readings}
-    if point in ("during_write", "after_write"):
+    if point in ("staged", "verified"):
         assert tier.manifest()["days"] == {} and len(hot) == len(readings)
     rerun = tier.run()
     assert rerun.returncode == 0, rerun.stderr
@@ -523,6 +533,15 @@ def test_killed_at_any_step_then_rerun_keeps_every_reading_once(tier, point):
     assert tier.stored_files() == {"manifest.json"} | {
         f for e in manifest["days"].values() for f in e["files"]
     }
+
+
+def test_the_product_has_no_crash_variable(duck_local):
+    """The crash points are injected by harness/crash.py; the job itself reads no test hook."""
+    readings, fails = history(), failures()
+    duck_local.load(readings, fails)
+    result = duck_local.run(env={"LNHM_ARCHIVE_CRASH_AT": "verified"})
+    assert result.returncode == 0, result.stderr
+    assert_exactly_one_tier(duck_local, readings, fails)
 
 
 @pytest.mark.parametrize("after_lines", [0, 1, 2, 3])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -342,3 +343,90 @@ def test_the_poll_deadline_turns_unanswered_plants_into_failure_rows(simulator_s
     kinds = {o.plant_id: (o.kind, o.attempts) for o in outcomes}
     assert kinds[1] == kinds[2] == ("timeout", 1)
     assert all(kinds[pid][0] == "reading" for pid in (3, 4, 5))
+
+
+def _failed(result: subprocess.CompletedProcess) -> tuple[dict, str]:
+    assert result.returncode == 1, result.stderr
+    [line] = result.stdout.strip().splitlines()
+    [stderr] = result.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert record["outcome"] == "failed"
+    return record, stderr
+
+
+def test_a_lock_conflict_and_a_bad_login_read_differently(tmp_path, postgres_env, simulator_server):
+    """Issue 10, defect 6: the failure line used to stop at "... with exception:"."""
+    url = simulator_server("--sensor-fault-rate", "0", *FIXED_CLOCK)
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(path)!r})\nprint('open', flush=True)\ntime.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        env = {"LNHM_DUCKDB_PATH": str(path), "LNHM_API_URL": url, "LNHM_PLANT_IDS": "1-3"}
+        record, stderr = _failed(ingest(env))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "Could not set lock on file" in record["error"], record["error"]
+    assert "Could not set lock on file" in stderr
+
+    env = {
+        **postgres_env,
+        "LNHM_WAREHOUSE": "postgres",
+        "PGUSER": "no_such_role",
+        "PGPASSWORD": "wrong-password",
+        "LNHM_API_URL": url,
+        "LNHM_PLANT_IDS": "1-3",
+        "LNHM_DUCKDB_PATH": str(tmp_path / "unused.duckdb"),
+    }
+    record, stderr = _failed(ingest(env))
+    assert 'role "no_such_role" does not exist' in record["error"], record["error"]
+    assert "lock" not in record["error"].lower()
+    assert "wrong-password" not in record["error"] + stderr
+
+
+def test_a_skipped_poll_survives_its_container_when_dlt_state_is_on_a_volume(
+    postgres_env, simulator_server, tmp_path
+):
+    """ECS (issue 10, defect 8): PostgreSQL hot store, the container's disk is thrown away after
+    each task, DLT_DATA_DIR on EFS. A tmpfs mount stands in for EFS (CI runs as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; CI runs as root")
+    volume = tmp_path / "efs"
+    volume.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "lnhm-efs", str(volume)], check=True)
+    try:
+        url = simulator_server("--sensor-fault-rate", "0", "--start", START, "--step", "60")
+        container = tmp_path / "container"  # the task's own disk: gone after every run
+        env = {
+            **postgres_env,
+            "LNHM_WAREHOUSE": "postgres",
+            "LNHM_API_URL": url,
+            "LNHM_LOCK_TIMEOUT": "1",
+            "LNHM_DUCKDB_PATH": str(container / "data" / "lnhm.duckdb"),
+            "DLT_DATA_DIR": str(volume / "dlt"),
+        }
+        ok(ingest(env))
+        shutil.rmtree(container, ignore_errors=True)
+
+        with writer_lock(from_env(env), job="transform"):  # dbt holds the hot store
+            skipped = ingest(env)
+        assert skipped.returncode == 75, skipped.stderr
+        assert "the next run loads them" in skipped.stderr
+        queued = [p for p in (volume / "dlt").rglob("*") if p.is_file() and "normalized" in str(p)]
+        assert queued, "the skipped poll's package is on the volume"
+        shutil.rmtree(container, ignore_errors=True)
+
+        ok(ingest(env))  # a new container: loads the queued poll, then its own
+    finally:
+        subprocess.run(["umount", "-l", str(volume)], check=False)
+    assert query(env, "select count(*) from raw.ingest_runs") == [(3,)]
+    assert query(env, "select count(*) from raw.plant_readings") == [(3 * len(DISPLAYED),)]

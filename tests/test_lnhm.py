@@ -44,6 +44,32 @@ def test_plant_id_ranges_are_parsed():
         ({"LNHM_HTTP_CONCURRENCY": "0"}, "LNHM_HTTP_CONCURRENCY"),
         ({"PGPORT": "fivefourthreetwo"}, "PGPORT"),
         ({"LNHM_SMTP_TLS": "maybe"}, "LNHM_SMTP_TLS"),
+        ({"LNHM_OPS_CAPACITY_WARN_PCT": "120"}, "LNHM_OPS_CAPACITY_WARN_PCT"),
+        ({"LNHM_ALERT_WATERING_HOURS": "a day"}, "LNHM_ALERT_WATERING_HOURS"),
+        # values that used to write somewhere unexpected instead of failing (issue 10)
+        ({"LNHM_ARCHIVE_URL": "s3://"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "s3:///prefix"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "s3:/bucket/prefix"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "s3:"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "S3://bucket"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "s3://My_Bucket/x"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "s3://bucket//x"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_ARCHIVE_URL": "file:///srv/archive"}, "LNHM_ARCHIVE_URL"),
+        ({"LNHM_DUCKDB_PATH": ":memory:"}, "LNHM_DUCKDB_PATH"),
+        ({"LNHM_DUCKDB_PATH": "md:lnhm"}, "LNHM_DUCKDB_PATH"),
+        ({"LNHM_DUCKDB_PATH": "postgresql://db/lnhm"}, "LNHM_DUCKDB_PATH"),
+        ({"LNHM_DUCKDB_PATH": "data/"}, "LNHM_DUCKDB_PATH"),
+        ({"LNHM_REPORTS_DIR": "s3://bucket/site"}, "LNHM_REPORTS_DIR"),
+        ({"LNHM_OUTBOX_DIR": "smtp://mail.example"}, "LNHM_OUTBOX_DIR"),
+        ({"LNHM_SMTP_HOST": "smtp://mail.example:587"}, "LNHM_SMTP_HOST"),
+        ({"LNHM_MAIL_FROM": "plants"}, "LNHM_MAIL_FROM"),
+        ({"LNHM_OPERATOR_EMAIL": "a@example.org, b@example.org"}, "LNHM_OPERATOR_EMAIL"),
+        ({"LNHM_PROBLEM_EMAIL": "data team"}, "LNHM_PROBLEM_EMAIL"),
+        (
+            {"LNHM_ARCHIVE_URL": "s3://b-1/x", "AWS_ENDPOINT_URL": "localhost:9000"},
+            "AWS_ENDPOINT_URL",
+        ),
+        ({"DLT_DATA_DIR": "s3://bucket/dlt"}, "DLT_DATA_DIR"),
     ],
 )
 def test_invalid_configuration_names_the_variable_in_one_line(env, variable):
@@ -59,6 +85,41 @@ def test_default_concurrency_fits_the_plant_count_within_a_bound():
     assert from_env({"LNHM_PLANT_IDS": "7"}).http_concurrency == 1
     assert from_env({"LNHM_PLANT_IDS": "1-10000"}).http_concurrency == 1000
     assert from_env({"LNHM_PLANT_IDS": "1-50", "LNHM_HTTP_CONCURRENCY": "8"}).http_concurrency == 8
+
+
+def test_paths_that_exist_as_the_wrong_kind_are_refused(tmp_path):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for variable in ("LNHM_ARCHIVE_URL", "LNHM_REPORTS_DIR", "LNHM_OUTBOX_DIR", "DLT_DATA_DIR"):
+        with pytest.raises(ConfigError, match=f"^{variable}: .* is a file, expected a folder"):
+            from_env({variable: str(a_file)})
+    with pytest.raises(ConfigError, match="^LNHM_DUCKDB_PATH: .* is a folder"):
+        from_env({"LNHM_DUCKDB_PATH": str(tmp_path)})
+
+
+def test_valid_locations_are_kept_as_given():
+    settings = from_env(
+        {
+            "LNHM_ARCHIVE_URL": "s3://lnhm-archive/prod/",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "LNHM_MAIL_FROM": "LNHM plants <plants@lnhm.example>",
+            "LNHM_SMTP_HOST": "smtp.example.org",
+        }
+    )
+    assert settings.archive_url == "s3://lnhm-archive/prod"
+    assert settings.s3_endpoint == "http://127.0.0.1:9000"
+    assert from_env({"LNHM_ARCHIVE_URL": "s3://lnhm-archive"}).archive_url == "s3://lnhm-archive"
+    assert from_env({"LNHM_ARCHIVE_URL": "/srv/archive/"}).archive_url == "/srv/archive"
+    # an endpoint for other tools does not matter while the archive is a local folder
+    assert from_env({"AWS_ENDPOINT_URL": "localhost:9000"}).s3_endpoint == ""
+
+
+def test_alert_thresholds_live_in_the_one_settings_module():
+    settings = from_env({"LNHM_ALERT_WATERING_HOURS": "30", "LNHM_OPS_STALE_MINUTES": "5"})
+    assert settings.alerts.watering_hours == 30
+    assert settings.alerts.stale_minutes == 5
+    assert settings.alerts.ingest_failed_runs == 3  # default
+    assert not (Path(__file__).parents[1] / "alerts" / "config.py").exists()
 
 
 def test_postgres_settings_follow_libpq_variables():
@@ -177,3 +238,66 @@ def test_a_failing_job_never_prints_a_secret():
     assert result.returncode == joblog.EXIT_FAILED
     assert "sekrit" not in result.stdout + result.stderr
     assert "password=***" in result.stderr
+
+
+def _chained_failure():
+    try:
+        try:
+            raise OSError("Could not set lock on file\n  held by PID 42")
+        except OSError as inner:
+            raise ConnectionError("Connection failed. The reason: Could not set lock") from inner
+    except ConnectionError:
+        # no "from": the implicit context (an error while handling another) is followed too
+        raise RuntimeError("Pipeline execution failed at load with exception:\n\nsee below")  # noqa: B904
+
+
+def test_a_failure_is_described_with_its_whole_chain_on_one_line():
+    with pytest.raises(RuntimeError) as error:
+        _chained_failure()
+    text = joblog.describe(error.value)
+    assert "\n" not in text
+    assert text == (
+        "RuntimeError: Pipeline execution failed at load with exception: see below"
+        " <- caused by ConnectionError: Connection failed. The reason: Could not set lock"
+        " <- caused by OSError: Could not set lock on file held by PID 42"
+    )
+    try:
+        raise RuntimeError("outer") from None
+    except RuntimeError as exc:
+        assert joblog.describe(exc) == "RuntimeError: outer"  # an explicit `from None` is kept
+
+
+def test_a_job_failure_line_carries_the_cause_redacted_and_stays_one_line():
+    script = (
+        "import os, sys\nfrom lnhm import joblog\n"
+        "def main(counts):\n"
+        "    try:\n"
+        "        raise OSError('password authentication failed for user \"loader\"\\n'\n"
+        "                      'password=' + os.environ['PGPASSWORD'])\n"
+        "    except OSError as exc:\n"
+        "        raise joblog.JobFailed('cannot open the hot store') from exc\n"
+        "sys.exit(joblog.run_job('demo', main))"
+    )
+    env = {**os.environ, "PGPASSWORD": "sekrit-value"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == joblog.EXIT_FAILED
+    [line] = result.stdout.strip().splitlines()
+    record = json.loads(line)
+    assert record["outcome"] == "failed" and record["exit_code"] == joblog.EXIT_FAILED
+    assert record["error"] == (
+        "JobFailed: cannot open the hot store <- caused by OSError: password authentication "
+        'failed for user "loader" password=***'
+    )
+    [stderr] = result.stderr.strip().splitlines()
+    assert stderr == (
+        "demo: failed: cannot open the hot store <- caused by OSError: password authentication "
+        'failed for user "loader" password=***'
+    )
+
+
+def test_a_secret_with_whitespace_is_redacted_before_the_line_is_joined(monkeypatch):
+    monkeypatch.setenv("LNHM_SMTP_PASSWORD", "two  spaces\tand a tab")
+    try:
+        raise RuntimeError("login failed for two  spaces\tand a tab\nat the server")
+    except RuntimeError as exc:
+        assert joblog.describe(exc) == "RuntimeError: login failed for *** at the server"

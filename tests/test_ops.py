@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.config import AlertConfig
 from alerts.ops import archive_due_at, growth_per_day
+from lnhm.settings import AlertConfig
 from tests import test_alerts_support as support
 from tests.test_alerts_support import run_job, utcnow
 

@@ -187,10 +187,16 @@ def test_dockerfile_installs_the_project_and_enters_make():
 
 def _filled(path: Path) -> dict | list:
     """The file with its ${PLACEHOLDERS} filled as envsubst would."""
-    fake = {"AWS_ACCOUNT_ID": "123456789012", "AWS_REGION": "eu-west-2"}
+    fake = {
+        "AWS_ACCOUNT_ID": "123456789012",
+        "AWS_REGION": "eu-west-2",
+        "OPERATOR_EMAIL": "data-team@example.org",
+        "MAIL_DOMAIN": "example.org",
+        "STORE_CAPACITY_BYTES": "107374182400",
+    }
     text = re.sub(
         r"\$\{(\w+)\}",
-        lambda m: fake.get(m.group(1), f"x-{m.group(1).lower()}"),
+        lambda m: fake.get(m.group(1), f"x-{m.group(1).lower().replace('_', '-')}"),
         path.read_text(),
     )
     return json.loads(text)
@@ -212,3 +218,75 @@ def test_ecs_files_match_the_aws_api_shapes():
             {"Rule": rule["Rule"]["Name"], "Targets": rule["Targets"]},
             events.operation_model("PutTargets").input_shape,
         )
+
+
+def _container(task: dict) -> dict:
+    [container] = task["containerDefinitions"]
+    return container
+
+
+def _filled_tasks() -> dict[str, dict]:
+    return {
+        task["family"]: task
+        for task in (_filled(path) for path in sorted((DEPLOY / "ecs").glob("task-*.json")))
+    }
+
+
+def test_every_task_environment_is_a_valid_configuration():
+    """What ECS passes in is checked by the jobs' own settings (placeholders filled)."""
+    from lnhm.settings import from_env
+
+    for family, task in _filled_tasks().items():
+        env = {item["name"]: item["value"] for item in _container(task)["environment"]}
+        env.update({item["name"]: "from-secrets-manager" for item in _container(task)["secrets"]})
+        settings = from_env(env)
+        assert settings.warehouse == "postgres", family
+        assert settings.archive_is_s3, family
+
+
+def _efs_mounts(task: dict) -> dict[str, dict]:
+    """containerPath -> the EFS volume mounted there."""
+    volumes = {volume["name"]: volume for volume in task.get("volumes", [])}
+    mounts = {}
+    for mount in _container(task).get("mountPoints", []):
+        volume = volumes[mount["sourceVolume"]]  # every mount names a declared volume
+        assert "efsVolumeConfiguration" in volume, volume
+        assert volume["efsVolumeConfiguration"]["transitEncryption"] == "ENABLED"
+        assert mount["readOnly"] is False
+        mounts[mount["containerPath"]] = volume
+    return mounts
+
+
+def test_ingest_keeps_dlt_state_and_queued_packages_on_efs():
+    """Issue 10, defect 8: dlt's folder lived in the container and went with it."""
+    task = task_definitions()["lnhm-ingest"]
+    env = {item["name"]: item["value"] for item in _container(task)["environment"]}
+    assert env["DLT_DATA_DIR"] in _efs_mounts(task)
+
+
+def test_reports_publish_into_the_efs_mount_itself():
+    task = task_definitions()["lnhm-reports"]
+    env = {item["name"]: item["value"] for item in _container(task)["environment"]}
+    assert env["LNHM_REPORTS_DIR"] in _efs_mounts(task)  # reports/publish.py never renames it
+
+
+def test_no_other_task_writes_state_to_its_container():
+    for family, task in task_definitions().items():
+        env = {item["name"]: item["value"] for item in _container(task)["environment"]}
+        assert env["LNHM_WAREHOUSE"] == "postgres", family  # no DuckDB file in a container
+        if family != "lnhm-ingest":
+            assert "DLT_DATA_DIR" not in env, family  # only ingest runs dlt
+
+
+def test_scheduled_targets_turn_a_skip_into_success():
+    """Each target cron and ECS run goes through the Makefile's job macro (75 -> 0)."""
+    text = (ROOT / "Makefile").read_text()
+    scheduled = {
+        target
+        for _, command in crontab_entries()
+        for target in re.findall(r"\bmake\s+(?:-\S+\s+)*([A-Za-z][\w-]*)", command)
+    }
+    for target in scheduled:
+        recipe = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", text, re.M)
+        assert recipe, target
+        assert "$(call job," in recipe.group(1), target

@@ -61,7 +61,9 @@ def demo(tmp_path_factory):
         "LNHM_PROBLEM_EMAIL": EMAIL,
     }
     result = run_reports(env)
-    return {"base": base, "site": base / "site", "env": env, "facts": facts, "result": result}
+    # the live site is LNHM_REPORTS_DIR/current (reports/publish.py)
+    site = base / "site" / "current"
+    return {"base": base, "site": site, "env": env, "facts": facts, "result": result}
 
 
 def archive_files(archive: Path, kind: str) -> list[str]:
@@ -400,8 +402,8 @@ def test_a_day_both_archived_and_still_hot_is_counted_once(demo, tmp_path):
     assert copied > 0
     run_reports({**env, "LNHM_REPORTS_DIR": str(base / "after")})
     for plant in (1, 2):
-        before = (base / "before" / f"plants/{plant}.html").read_text()
-        after = (base / "after" / f"plants/{plant}.html").read_text()
+        before = (base / "before" / "current" / f"plants/{plant}.html").read_text()
+        after = (base / "after" / "current" / f"plants/{plant}.html").read_text()
         pattern = r'data-metric="readings-on-record">([\d,]+)<'
         assert re.search(pattern, before).group(1) == re.search(pattern, after).group(1)
 
@@ -416,8 +418,8 @@ def test_site_builds_before_anything_is_archived(tmp_path):
             "LNHM_REPORTS_DIR": str(tmp_path / "site"),
         }
     )
-    assert "Nothing archived yet" in (tmp_path / "site" / "archive.html").read_text()
-    assert (tmp_path / "site" / "plants" / "1.html").exists()
+    assert "Nothing archived yet" in (tmp_path / "site" / "current" / "archive.html").read_text()
+    assert (tmp_path / "site" / "current" / "plants" / "1.html").exists()
 
 
 def test_archive_on_s3_is_read_through_the_manifest(demo, s3, tmp_path):
@@ -438,9 +440,9 @@ def test_archive_on_s3_is_read_through_the_manifest(demo, s3, tmp_path):
     )
     pattern = r'data-metric="readings-on-record">([\d,]+)<'
     local = (demo["site"] / f"plants/{PLANT}.html").read_text()
-    remote = (tmp_path / "site" / f"plants/{PLANT}.html").read_text()
+    remote = (tmp_path / "site" / "current" / f"plants/{PLANT}.html").read_text()
     assert re.search(pattern, remote).group(1) == re.search(pattern, local).group(1)
-    assert 'archived-days">3<' in (tmp_path / "site" / "archive.html").read_text()
+    assert 'archived-days">3<' in (tmp_path / "site" / "current" / "archive.html").read_text()
 
 
 def test_hot_store_on_postgresql(demo, postgres_env, tmp_path):
@@ -478,5 +480,5 @@ def test_hot_store_on_postgresql(demo, postgres_env, tmp_path):
     for metric_name in ("readings-on-record", "readings-24h", "avg-moisture-24h"):
         pattern = rf'data-metric="{metric_name}">([^<]+)<'
         local = (demo["site"] / f"plants/{PLANT}.html").read_text()
-        remote = (tmp_path / "site" / f"plants/{PLANT}.html").read_text()
+        remote = (tmp_path / "site" / "current" / f"plants/{PLANT}.html").read_text()
         assert re.search(pattern, remote).group(1) == re.search(pattern, local).group(1)

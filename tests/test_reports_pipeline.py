@@ -59,7 +59,7 @@ def pipeline(tmp_path_factory):
     assert archived["counts"]["days_archived"] >= 1
     run(["lnhm.transform", "build"], env)
     result = run(["reports"], env)
-    return {"base": base, "site": base / "site", "result": result}
+    return {"base": base, "site": base / "site" / "current", "result": result}
 
 
 def test_pipeline_site_numbers_match_hot_store_plus_archive(pipeline, chromium):

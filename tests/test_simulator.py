@@ -157,11 +157,8 @@ def test_v1_reading_has_the_captures_keys_types_and_formats(capture):
         assert got["botanist"] == real["botanist"]
         assert RE_EMAIL_VALID.match(got["botanist"]["email"])
         assert RE_PHONE.match(got["botanist"]["phone"])
-        # the 2024 capture was re-encoded with straight quotes; the others keep curly ones
-        if "2024" in capture:
-            assert got["name"].translate(CURLY) == real["name"]
-        else:
-            assert got["name"] == real["name"]
+        # the API sent curly quotes in some hours and straight ones in others (2024-08-06)
+        assert got["name"].translate(CURLY) == real["name"].translate(CURLY)
         assert got.get("scientific_name") == real.get("scientific_name")
         assert got.get("cycle") == real.get("cycle")
         assert got.get("sunlight") == real.get("sunlight")
@@ -613,3 +610,136 @@ def test_http_server_stops_cleanly_on_sigterm(server):
     assert get(url + "/")[0] == 200
     proc.terminate()
     assert proc.wait(timeout=10) == 0
+
+
+# ---- faults per request, as the real API (issue 10) ---------------------------------------------
+def test_a_re_ask_in_the_same_minute_is_a_fresh_draw():
+    """The real API answered 0 of 24 same-minute re-asks with a fault again."""
+    sim = PlantsSimulator(SimulatorConfig())
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    faulted = again = 0
+    for k in range(600):
+        at = start + timedelta(minutes=k, seconds=7)
+        for pid in range(1, 51):
+            if sim.respond(pid, at).status != 500:
+                continue
+            faulted += 1
+            retry = sim.respond(pid, at + timedelta(seconds=1), request=1)
+            again += retry.status == 500
+    assert faulted > 400  # ~2 % of 30,000
+    assert again / faulted < 0.06  # about the fault rate itself, never "the rest of the minute"
+    # in-process answers stay reproducible: the same (seed, plant, time, request), the same body
+    other = PlantsSimulator(SimulatorConfig())
+    assert all(sim.respond(p, start, 3) == other.respond(p, start, 3) for p in range(60))
+
+
+def test_re_asks_over_http_fault_independently(simulator_server):
+    url = simulator_server(
+        "--sensor-fault-rate", "0.3", "--start", "2026-11-26T00:00:00", "--speed", "0"
+    )
+    after_fault = []
+    for pid in (1, 2, 3, 4, 5):
+        statuses = [get(f"{url}/plants/{pid}")[0] for _ in range(40)]
+        after_fault += [b for a, b in zip(statuses, statuses[1:], strict=False) if a == 500]
+        assert {200, 500} <= set(statuses), (pid, statuses)  # the same frozen second, both
+    assert 0.1 < after_fault.count(500) / len(after_fault) < 0.55  # ~0.3, not 1
+
+
+def test_ingest_retries_get_past_sensor_faults(simulator_server):
+    """With faults for the rest of the minute every retry failed; now three retries mostly win."""
+    from ingest.fetch import FetchOptions, poll
+
+    url = simulator_server(
+        "--sensor-fault-rate", "0.3", "--start", "2026-11-26T00:00:00", "--speed", "0"
+    )
+    options = FetchOptions(api_url=url, retries=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+    outcomes = poll(range(1, 51), options)
+    faults = [o for o in outcomes if o.kind == "sensor_fault"]
+    retried = [o for o in outcomes if o.is_reading and o.attempts > 1]
+    assert len(faults) <= 3, faults  # 48 plants x 0.3^4 = 0.4 expected
+    assert len(retried) >= 5  # ~30 % needed a retry and got their reading
+
+
+def test_backfill_answers_are_reproducible():
+    from harness.backfill import poll_times, simulate_polls
+
+    times = poll_times(3, datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    first = simulate_polls(PlantsSimulator(SimulatorConfig()), range(1, 51), times).tables()
+    second = simulate_polls(PlantsSimulator(SimulatorConfig()), range(1, 51), times).tables()
+    assert [t.equals(u) for t, u in zip(first, second, strict=True)] == [True, True, True]
+    assert first[1].num_rows > 0  # sensor faults among them
+
+
+# ---- v2/v3 fractions and name variants ----------------------------------------------------------
+@pytest.mark.parametrize("shape", ["v2", "v3"])
+def test_later_shapes_carry_real_fractions_of_a_second(shape):
+    sim = quiet(shape=shape)
+    digits = 3 if shape == "v2" else 6
+    fraction = re.compile(r"\.(\d+)Z?$")
+    recorded, watered = defaultdict(set), defaultdict(set)
+    for day in range(3):
+        at = datetime(2026, 2, 4 + day, 15, 58, 15, tzinfo=UTC)
+        for pid in DISPLAYED_V1:
+            got = body(sim.respond(pid, at))
+            recorded[pid].add(fraction.search(got["recording_taken"]).group(1))
+            watered[pid].add(fraction.search(got["last_watered"]).group(1))
+    every = {f for fs in recorded.values() for f in fs}
+    assert all(len(f) == digits for f in every)
+    assert len(every) >= 100  # of 144 readings: not always .000 as the simulator once sent
+    # the daily watering time is the plant's own, to the fraction: the same every day
+    assert all(len(fs) == 1 for fs in watered.values())
+    assert len({next(iter(fs)) for fs in watered.values()}) >= 40
+
+
+DISPLAYED_V1 = [i for i in range(1, 51) if i not in (7, 43)]
+
+
+def test_quoted_names_come_curly_or_straight_as_the_captures_do():
+    sim = quiet()
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    quoted = (13, 15, 18)  # Canna ‘Striata’, Cuphea ‘David Verity’, Manihot ... ‘Variegata’
+    styles = []
+    for hour in range(240):
+        at = start + timedelta(hours=hour, minutes=17)
+        names = [body(sim.respond(pid, at))["name"] for pid in quoted]
+        curly = ["\u2018" in n and "\u2019" in n for n in names]
+        straight = ["'" in n and "\u2018" not in n for n in names]
+        assert all(c != s for c, s in zip(curly, straight, strict=True)), names  # one or other
+        assert len(set(curly)) == 1, names  # one style for the whole API at a time, as captured
+        styles.append("curly" if curly[0] else "straight")
+    share = styles.count("straight") / len(styles)
+    assert 0.2 < share < 0.47
+    # and the rest of the name never changes
+    assert body(sim.respond(13, start))["name"].translate(CURLY) == "Canna 'Striata'"
+
+
+# ---- a busy port ---------------------------------------------------------------------------------
+def test_a_busy_port_is_one_line_not_a_traceback():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        direct = subprocess.run(
+            [sys.executable, "-m", "harness.simulator", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        through_make = subprocess.run(
+            ["make", "-s", "simulate", f"SIM_ARGS=--port {port}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert direct.returncode == 1
+    [line] = direct.stderr.strip().splitlines()
+    assert line == (
+        f"simulator: port {port} on 127.0.0.1 is already in use "
+        '(choose another: --port N, or make simulate SIM_ARGS="--port N")'
+    )
+    assert through_make.returncode != 0
+    assert line in through_make.stderr and "Traceback" not in through_make.stderr

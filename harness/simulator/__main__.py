@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import sys
 
 from harness.simulator.clock import Clock, parse_start
 from harness.simulator.model import SHAPES, PlantsSimulator, SimulatorConfig, parse_faults
@@ -37,12 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
         help='forced faults per plant id, e.g. "3=timeout,5=html" (kinds: timeout, '
         "server_error, html, truncated, sensor_fault, not_found, on_loan)",
     )
-    p.add_argument(
-        "--fault-window",
-        type=int,
-        default=60,
-        help="random faults are decided per plant per window of this many seconds (60)",
-    )
     p.add_argument("--start", help="simulated start time, e.g. 2026-11-26T00:00:00 (UTC)")
     p.add_argument(
         "--speed",
@@ -69,7 +65,6 @@ def main(argv: list[str] | None = None) -> None:
             html_rate=args.html_rate,
             truncated_rate=args.truncated_rate,
             faults=parse_faults(args.faults),
-            fault_window_s=args.fault_window,
         )
         start = parse_start(args.start) if args.start else None
         clock = Clock(start=start, speed=args.speed, step_s=args.step)
@@ -81,7 +76,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{config.plants} plants, shape {config.shape}, seed {config.seed}, "
         f"clock {clock.mode}, latency {args.latency}"
     )
-    asyncio.run(serve(app, args.host, args.port, banner))
+    try:
+        asyncio.run(serve(app, args.host, args.port, banner))
+    except OSError as exc:  # e.g. the port is taken: one line, no traceback
+        hint = '(choose another: --port N, or make simulate SIM_ARGS="--port N")'
+        if exc.errno == errno.EADDRINUSE:
+            sys.exit(f"simulator: port {args.port} on {args.host} is already in use {hint}")
+        sys.exit(f"simulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

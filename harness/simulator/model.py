@@ -6,8 +6,17 @@ A reading is a pure function of (seed, plant_id, at):
   from real polls; 5.14 /h for plants 16 and 47, which go negative), plus rare sensor glitches;
 - ``temperature`` = per-plant baseline (8.6-15 C) + a small daily wave, plus spikes in ~4 % of
   readings (mostly up to ~+20 C, a few down, a few absurd ones near 100 C, as captured).
-Faults (sensor faults, timeouts, 5xx, HTML pages, truncated JSON) are decided from
-(seed, plant_id, at // fault_window_s) or forced per plant id.
+Faults (sensor faults, timeouts, 5xx, HTML pages, truncated JSON) are drawn per request from
+(seed, plant_id, the minute of ``at``, ``request``), or forced per plant id. The HTTP server
+numbers its requests, so a re-ask moments later is a fresh draw (the real API answered 0 of 24
+same-minute re-asks with a fault again); an in-process caller that asks each plant once a minute
+(the backfill) gets the same answers on every run.
+
+v2/v3 timestamps carry a fraction as the real ones did: ``recording_taken`` milliseconds (v2) or
+microseconds (v3) drawn from (seed, plant_id, second); ``last_watered`` the plant's own fixed
+fraction of its daily watering time. Names with quotes come with the curly quotes most captures
+show (``Canna ‘Striata’``) or, for about a third of the API's hours, with straight ones
+(``Canna 'Striata'``, as in the 2024-08-06 capture).
 """
 
 from __future__ import annotations
@@ -115,7 +124,6 @@ class SimulatorConfig:
     html_rate: float = 0.0
     truncated_rate: float = 0.0
     faults: dict[int, str] = field(default_factory=dict)
-    fault_window_s: int = 60  # random faults are decided per (seed, plant_id, at // window)
 
     def __post_init__(self):
         if self.shape not in SHAPES:
@@ -136,8 +144,6 @@ class SimulatorConfig:
                 raise ValueError(
                     f"fault for plant {pid}: {kind!r} is not one of {', '.join(FAULT_KINDS)}"
                 )
-        if self.fault_window_s < 1:
-            raise ValueError("fault_window_s must be at least 1")
 
 
 def parse_faults(text: str) -> dict[int, str]:
@@ -171,21 +177,37 @@ def fmt_rfc1123(epoch: int) -> str:
     )
 
 
-def fmt_v2(epoch: int) -> str:
+def fmt_iso_seconds(epoch: int) -> str:
     y, mo, d, h, mi, s = time.gmtime(epoch)[:6]
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.000Z"
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
 
 
-def fmt_v3(epoch: int) -> str:
-    y, mo, d, h, mi, s = time.gmtime(epoch)[:6]
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.000000"
+def fraction_v2(us: int) -> str:
+    """Milliseconds and the zone marker, as v2 sent them: ``.123Z``."""
+    return f".{us // 1000:03d}Z"
 
 
+def fraction_v3(us: int) -> str:
+    """Microseconds without a zone, as v3 sent them: ``.123456``."""
+    return f".{us:06d}"
+
+
+def fmt_v2(epoch: int, us: int = 0) -> str:
+    return fmt_iso_seconds(epoch) + fraction_v2(us)
+
+
+def fmt_v3(epoch: int, us: int = 0) -> str:
+    return fmt_iso_seconds(epoch) + fraction_v3(us)
+
+
+# (recording_taken up to the second, last_watered up to the second, fraction or None)
 _FORMATS = {
-    "v1": (fmt_v1_recording, fmt_rfc1123),
-    "v2": (fmt_v2, fmt_v2),
-    "v3": (fmt_v3, fmt_v3),
+    "v1": (fmt_v1_recording, fmt_rfc1123, None),
+    "v2": (fmt_iso_seconds, fmt_iso_seconds, fraction_v2),
+    "v3": (fmt_iso_seconds, fmt_iso_seconds, fraction_v3),
 }
+STRAIGHT_QUOTE_HOURS = 1 / 3  # share of hours whose names carry straight quotes
+_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'"})
 
 
 class _Cache(dict):
@@ -217,23 +239,31 @@ class PlantsSimulator:
         self._t_html = self._t_server + c.html_rate
         self._t_trunc = self._t_html + c.truncated_rate
         self._t_sensor = self._t_trunc + c.sensor_fault_rate
-        fmt_rec, fmt_water = _FORMATS[c.shape]
+        fmt_rec, fmt_water, self._fraction = _FORMATS[c.shape]
         self._fmt_rec = _Cache(fmt_rec)
         self._fmt_water = _Cache(fmt_water)
-        self._templates: dict[tuple[int, bool], tuple] = {}
+        self._templates: dict[tuple[int, bool, bool], tuple] = {}
         self._plant_keys: dict[int, int] = {}
-        self._window = c.fault_window_s
+        self._straight_hours = _Cache(self._straight_hour, bound=10_000)
         self._special = NOT_FOUND_IDS | ON_LOAN_IDS | {0}
 
     # ---- static parts -------------------------------------------------------------------
-    def _template(self, plant_id: int, era_2023: bool) -> tuple:
+    def _straight_hour(self, hour: int) -> bool:
+        """Whether the API's names carry straight quotes during this hour (since 1970)."""
+        return (_mix64(self._seedk ^ (hour * 0xA24BAED4963EE407 & _M64)) >> 40) * _INV24 < (
+            STRAIGHT_QUOTE_HOURS
+        )
+
+    def _template(self, plant_id: int, era_2023: bool, straight: bool = False) -> tuple:
         """Pre-rendered JSON fragments and constants for one requested id."""
-        key = (plant_id, era_2023)
+        key = (plant_id, era_2023, straight)
         tpl = self._templates.get(key)
         if tpl is not None:
             return tpl
         src = self.catalogue.plant(self.catalogue.source_id(plant_id))
         fields = self._static_fields(src, plant_id, era_2023)
+        if straight:
+            fields["name"] = fields["name"].translate(_CURLY)
         # Keys are sorted: botanist, cycle, images, last_watered, name, origin_location,
         # plant_id, recording_taken, scientific_name, soil_moisture, sunlight, temperature.
         before_lw = {k: v for k, v in fields.items() if k < "last_watered"}
@@ -250,6 +280,9 @@ class PlantsSimulator:
         p4 = "," + inner(after_sm) + ("," if after_sm else "") + '"temperature":'
         phase = _mix64(self._seedk ^ (src.plant_id * 0x9E3779B1)) / 18446744073709551616.0
         amp = 0.08 + 0.1 * ((_mix64(self._seedk ^ src.plant_id ^ 0xA5A5) >> 40) * _INV24)
+        # the daily watering time's own fraction of a second (v2/v3 only; fixed per plant)
+        water_us = _mix64(src.plant_id * 0x5BD1E995 + 0x7F4A7C15) % 1_000_000
+        water_fraction = self._fraction(water_us) if self._fraction else ""
         tpl = (
             p1,
             p2,
@@ -260,6 +293,7 @@ class PlantsSimulator:
             src.temperature_baseline,
             amp,
             phase * 86400.0,
+            water_fraction,
         )
         self._templates[key] = tpl
         return tpl
@@ -300,8 +334,12 @@ class PlantsSimulator:
         return out
 
     # ---- the API --------------------------------------------------------------------------
-    def respond(self, plant_id: int, at: datetime) -> SimResponse:
-        """What GET /plants/{plant_id} answers at time ``at``."""
+    def respond(self, plant_id: int, at: datetime, request: int = 0) -> SimResponse:
+        """What GET /plants/{plant_id} answers at time ``at``.
+
+        ``request`` numbers the asks of the same plant in the same minute: the random faults are
+        drawn afresh for each number (the HTTP server passes its own request counter).
+        """
         if plant_id < 0:
             return SimResponse(404, FLASK_NOT_FOUND_PAGE, HTML_TYPE)
         epoch = to_epoch(at)
@@ -309,11 +347,12 @@ class PlantsSimulator:
         if pkey is None:
             pkey = _mix64(self._seedk ^ (plant_id * 0x632BE59BD9B4E019 & _M64))
             self._plant_keys[plant_id] = pkey
+        minute = (epoch // 60) * 0x9E3779B97F4A7C15
         forced = self._faults.get(plant_id)
-        if forced is not None:
-            return self._fault(forced, plant_id, epoch, _mix64(pkey ^ (epoch // self._window)))
+        if forced is not None:  # forced faults answer alike all minute (their variant too)
+            return self._fault(forced, plant_id, epoch, _mix64(pkey ^ (minute & _M64)))
         if self._t_sensor > 0.0:
-            h = _mix64(pkey ^ (epoch // self._window))
+            h = _mix64(pkey ^ ((minute + request * 0xC2B2AE3D27D4EB4F) & _M64))
             u = (h >> 40) * _INV24
             if u < self._t_sensor:
                 if u < self._t_timeout:
@@ -340,8 +379,11 @@ class PlantsSimulator:
         if pkey is None:
             pkey = _mix64(self._seedk ^ (plant_id * 0x632BE59BD9B4E019 & _M64))
         era = self.config.shape == "v1" and epoch < END_OF_2023_SHAPE
-        tpl = self._templates.get((plant_id, era)) or self._template(plant_id, era)
-        p1, p2, p3, p4, water_s, rate_s, base, amp, phase_s = tpl
+        straight = self._straight_hours[epoch // 3600]
+        tpl = self._templates.get((plant_id, era, straight)) or self._template(
+            plant_id, era, straight
+        )
+        p1, p2, p3, p4, water_s, rate_s, base, amp, phase_s, water_fraction = tpl
         day = epoch - epoch % 86400
         watered = day + water_s
         if watered > epoch:
@@ -360,11 +402,15 @@ class PlantsSimulator:
                 temperature += 40.0 + 60.0 * v
         if (h & 0xFFFF) * _INV16 < 0.001:  # a rare moisture glitch (-44 seen in 1,000 polls)
             moisture = -60.0 + 40.0 * (((h >> 16) & 0xFFFFFF) * _INV24)
+        recorded = self._fmt_rec[epoch]
+        if self._fraction is not None:  # the request's fraction of a second (v2/v3)
+            recorded += self._fraction(_mix64(h ^ 0x94D049BB133111EB) % 1_000_000)
         body = (
             p1
             + self._fmt_water[watered]
+            + water_fraction
             + p2
-            + self._fmt_rec[epoch]
+            + recorded
             + p3
             + repr(moisture)
             + p4

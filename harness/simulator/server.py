@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import re
 import signal
@@ -33,6 +34,7 @@ def make_app(
 ) -> web.Application:
     """The aiohttp application serving ``simulator`` on ``clock``."""
     rng = random.Random()
+    requests = itertools.count(1)  # each request a fresh fault draw (re-asks usually succeed)
 
     async def delay() -> None:
         if latency == "realistic":
@@ -49,7 +51,7 @@ def make_app(
             return _to_web(SimResponse(404, FLASK_NOT_FOUND_PAGE, HTML_TYPE))
         plant_id = int(raw)
         at = clock.now(plant_id) if plant_id >= 0 else clock.now()
-        resp = simulator.respond(plant_id, at)
+        resp = simulator.respond(plant_id, at, next(requests))
         await delay()
         if resp.hang:
             await asyncio.sleep(hang_s)
