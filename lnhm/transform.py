@@ -1,6 +1,7 @@
 """dbt on the configured target, holding the hot store's writer lock.
 
-- ``python -m lnhm.transform build``: ``make transform`` (every 5 minutes);
+- ``python -m lnhm.transform build``: ``make transform`` (every 5 minutes): models, snapshot,
+  seeds and data tests (unit tests run in CI);
 - ``python -m lnhm.transform freshness``: ``make freshness``;
 - ``python -m lnhm.transform dbt <dbt arguments>``: ``make dbt ARGS="build --select my_model+"``,
   the analysts' front door: any dbt command, under the same lock, so a concurrent ``make ingest``
@@ -30,6 +31,9 @@ from lnhm.locking import writer_lock
 ROOT = Path(__file__).resolve().parents[1]
 # dbt commands that read the raw tables (or, on DuckDB, would create an empty hot store file)
 READS_RAW = {"build", "run", "test", "snapshot", "source", "seed", "show", "docs"}
+# The scheduled build runs the models and their data tests; unit tests check the SQL, not the
+# data, so they run in CI (`make test`) and in an analyst's `make dbt ARGS=build`, not every 5 min.
+SCHEDULED_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def dbt_command(args: list[str], target: str) -> list[str]:
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt arguments (dbt only)")
     args = parser.parse_args(argv)
     if args.command == "build":
-        return run_job("transform", lambda counts: run_dbt(["build"], counts))
+        return run_job("transform", lambda counts: run_dbt(SCHEDULED_BUILD, counts))
     if args.command == "freshness":
         return run_job("freshness", lambda counts: run_dbt(["source", "freshness"], counts))
     if not args.dbt_args:
