@@ -11,7 +11,8 @@ Side by side, in one run, on the same rows:
 
 The hot store is a DuckDB file generated directly (no HTTP): every plant's response body comes
 from the simulator's model (same keys, names, botanists, origins and images as the API), with
-per-minute recording times, moisture and temperature varied in SQL; dbt's ``fct_readings`` and
+per-minute recording times, moisture and temperature varied in SQL, stored as ingest stores it
+(typed columns, no ``payload`` copy where they rebuild the body); dbt's ``fct_readings`` and
 ``plant_daily_summary`` are derived from it. 2 % of polls are failed requests.
 
 Usage: ``python bench/bench_archive.py`` (10,000 plants), ``--plants 500`` or
@@ -132,12 +133,11 @@ def build_hot_store(path: Path, plants: int) -> dict:
             origin as origin_location,
             sci as scientific_name,
             images,
-            replace(replace(replace(tpl, '"@RT@"', '"' || rt || '"'),
-                '"@SM@"', soil::varchar), '"@TE@"', temp::varchar) as payload,
+            -- the API's body equals the typed columns' canonical form: ingest keeps no copy
+            null::varchar as payload,
             (ts + to_milliseconds(300 + (u * 700)::int))::timestamptz as fetched_at,
             strftime({day} + to_minutes(minute), '%Y%m%dT%H%M%SZ') || '-bench0' as run_id,
-            epoch(ts)::bigint::varchar || '.' || plant_id as _dlt_load_id,
-            md5(plant_id::varchar || rt)[:14] as _dlt_id
+            epoch(ts)::bigint::varchar || '.' || plant_id as _dlt_load_id
         from valued
         order by minute, plant_id
     """
@@ -158,7 +158,7 @@ def build_hot_store(path: Path, plants: int) -> dict:
             1::bigint as attempts,
             ({day} + to_minutes(m.minute) + interval 2 second)::timestamptz as fetched_at,
             strftime({day} + to_minutes(m.minute), '%Y%m%dT%H%M%SZ') || '-bench0' as run_id,
-            'load' as _dlt_load_id, md5(t.plant_id::varchar || m.minute)[:14] as _dlt_id
+            'load' as _dlt_load_id
         from tpl t cross join range(1440) m(minute)
         where hash(t.plant_id, m.minute, 'fault') % 50 = 0
     """)
@@ -200,7 +200,7 @@ def build_hot_store(path: Path, plants: int) -> dict:
 
 
 ORIGINAL_SELECT = """
-    select r.* exclude (_dlt_load_id, _dlt_id), f.* exclude (plant_id, fetched_at, run_id)
+    select r.* exclude (_dlt_load_id), f.* exclude (plant_id, fetched_at, run_id)
     from raw.plant_readings r
     left join marts.fct_readings f
         on f.plant_id = r.plant_id and f.recording_taken_original = r.recording_taken
