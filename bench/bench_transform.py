@@ -3,7 +3,8 @@ models and data tests, no unit tests), on DuckDB and on PostgreSQL, in three war
 plants with 48 hours in the hot store and no older history; the same plus 14 days of long-lived
 history (daily summaries, baselines, waterings, data quality, dimensions); 1,000 plants with 48
 hours hot. Cost must grow with new data, not with history or plant count: the ratios history /
-none and 1,000 / 50 plants are printed per target, and PostgreSQL / DuckDB per warehouse.
+none and 1,000 / 50 plants are printed per target, and PostgreSQL / DuckDB per warehouse. Each
+warehouse's size per raw reading it holds (B/reading) is printed too.
 
     .venv/bin/python bench/bench_transform.py [--targets duckdb,postgres] [--plants 50]
         [--many-plants 1000] [--history-days 14] [--hot-hours 48] [--steps 3]
@@ -80,6 +81,21 @@ def step(wh: Warehouse, at: datetime, plants: int) -> float:
     return wh.timings[-1]
 
 
+def hot_bytes(wh: Warehouse) -> int:
+    """What the warehouse's tables take: DuckDB's used blocks after a checkpoint (the file is
+    larger); PostgreSQL's tables with their TOAST and indexes after a VACUUM (no catalog)."""
+    if wh.target == "duckdb":
+        wh.execute("checkpoint")
+        return wh.scalar("select used_blocks * block_size from pragma_database_size()")
+    wh.maintain("vacuum analyze")
+    return wh.scalar(
+        "select sum(pg_total_relation_size(c.oid)) from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace "
+        "where c.relkind in ('r', 'm') "
+        "and n.nspname in ('raw', 'staging', 'intermediate', 'marts', 'snapshots', 'alerts')"
+    )
+
+
 def median_ratio(a: dict, b: dict) -> str:
     return (
         f"{statistics.median(a['times']) / statistics.median(b['times']):.2f} "
@@ -133,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                         results[(target, name)]["times"].append(t)
                 for name, wh in houses.items():
                     r = results[(target, name)]
+                    r["raw_readings"] = wh.scalar("select count(*) from raw.plant_readings")
                     r["hot_readings"] = wh.scalar("select count(*) from marts.fct_readings")
+                    r["bytes_per_reading"] = hot_bytes(wh) / max(r["raw_readings"], 1)
                     r["summary_days"] = wh.scalar(
                         "select count(distinct day) from marts.plant_daily_summary"
                     )
@@ -148,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = (
         f"{'target':<9} {'scenario':<16} {'hot readings':>12} {'summary days':>12} "
-        f"{'first build s':>13} {'median s':>9} {'min s':>7}"
+        f"{'first build s':>13} {'median s':>9} {'min s':>7} {'B/reading':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -156,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{target:<9} {name:<16} {r['hot_readings']:>12} {r['summary_days']:>12} "
             f"{r['first_build_s']:>13.1f} {statistics.median(r['times']):>9.2f} "
-            f"{min(r['times']):>7.2f}"
+            f"{min(r['times']):>7.2f} {r['bytes_per_reading']:>9.0f}"
         )
     print()
     for target in targets:
