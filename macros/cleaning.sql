@@ -1,45 +1,29 @@
 {#- Cleaning rules shared by the staging models. Each is pinned by a unit test. -#}
 
-{#- clean_plant_name: trim, straight quotes for curly ones, no stray trailing punctuation,
-    single spaces, and Title Case (small words "of", "and", "the" lower case after the first
-    word; a word opening with a quote gets its first letter upper-cased). -#}
-{% macro clean_plant_name(expr) -%}
-    {%- set straightened -%}
+{#- clean_plant_name: the API's name with only what is noise removed: curly quotes made straight,
+    runs of spaces made one, stray trailing punctuation ("Dragon tree,") dropped. The case the API
+    gave is kept ("Rafflesia arnoldii", "Bird of Paradise"), except that a name the scientific name
+    spells (equal to it, or its first words: "Euphorbia Cotinifolia" for "Euphorbia cotinifolia")
+    takes the scientific name's case, and a name with no capital at all gets one at its start. -#}
+{% macro clean_plant_name(expr, scientific_expr) -%}
+    {%- set cleaned -%}
         trim({{ lnhm.regex_replace_all(
             lnhm.regex_replace_all(
                 "replace(replace(replace(replace(" ~ expr ~ ", '‘', ''''), '’', ''''), '“', '\"'), '”', '\"')",
                 '\\s+', ' '),
             '[\\s,.;:!/-]+$', '') }})
     {%- endset -%}
-    {{ return(adapter.dispatch('title_case_words', 'lnhm')('lower(' ~ straightened ~ ')')) }}
-{%- endmacro %}
-
-{% macro title_case_word(w) -%}
-    case
-        when {{ w }} in ('of', 'and', 'the') then {{ w }}
-        when substr({{ w }}, 1, 1) in ('''', '"', '(')
-            then substr({{ w }}, 1, 1) || upper(substr({{ w }}, 2, 1)) || substr({{ w }}, 3)
-        else upper(substr({{ w }}, 1, 1)) || substr({{ w }}, 2)
-    end
-{%- endmacro %}
-
-{% macro default__title_case_words(expr) -%}
-    (
-        select
-            upper(substr(string_agg({{ lnhm.title_case_word('w.word') }}, ' ' order by w.ord), 1, 1))
-            || substr(string_agg({{ lnhm.title_case_word('w.word') }}, ' ' order by w.ord), 2)
-        from unnest(string_to_array({{ expr }}, ' ')) with ordinality as w (word, ord)
-    )
-{%- endmacro %}
-
-{% macro duckdb__title_case_words(expr) -%}
-    {%- set titled -%}
-        array_to_string(
-            list_transform(string_split({{ expr }}, ' '), lambda word: {{ lnhm.title_case_word('word') }}),
-            ' '
-        )
+    {%- set scientific -%}
+        replace(replace(trim({{ scientific_expr }}), '‘', ''''), '’', '''')
     {%- endset -%}
-    (upper(substr({{ titled }}, 1, 1)) || substr({{ titled }}, 2))
+    case
+        when lower({{ scientific }}) = lower({{ cleaned }})
+            or left(lower({{ scientific }}), length({{ cleaned }}) + 1) = lower({{ cleaned }}) || ' '
+            then left({{ scientific }}, length({{ cleaned }}))
+        when {{ cleaned }} = lower({{ cleaned }})
+            then upper(left({{ cleaned }}, 1)) || substr({{ cleaned }}, 2)
+        else {{ cleaned }}
+    end
 {%- endmacro %}
 
 {#- phone_digits / phone_extension: the digits before the first letter, and the digits after

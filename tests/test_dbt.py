@@ -132,6 +132,7 @@ def raw_readings(wh: Warehouse) -> list[dict]:
         "soil_moisture",
         "temperature",
         "botanist__email",
+        "scientific_name",
         "fetched_at",
     ]
     rows = wh.query(f"select {', '.join(names)} from raw.plant_readings")
@@ -151,6 +152,12 @@ def raw_readings(wh: Warehouse) -> list[dict]:
         r["is_duplicate"] = r["recorded_at"] is not None and key in first
         first.setdefault(key, r)
     return readings
+
+
+def first_scientific_name(raw: str | None) -> str | None:
+    """The raw column holds the API's JSON: a list of one name (v1), a string, or null."""
+    value = json.loads(raw) if raw else None
+    return value[0] if isinstance(value, list) and value else value or None
 
 
 def care_thresholds() -> tuple[dict, dict]:
@@ -260,8 +267,12 @@ def test_build_matches_independent_computations(warehouse):
     ):
         latest[r["plant_id"]] = r
     got_names = dict(wh.query("select plant_id, plant_name from marts.dim_plants"))
-    assert got_names == {p: clean_name(r["name"]) for p, r in latest.items()}
-    assert got_names[10] == "Dragon Tree"
+    assert got_names == {
+        p: clean_name(r["name"], first_scientific_name(r["scientific_name"]))
+        for p, r in latest.items()
+    }
+    assert got_names[10] == "Dragon tree"
+    assert got_names[16] == "Euphorbia cotinifolia" and got_names[3] == "Rafflesia arnoldii"
 
     # dim_botanists: e-mail validity, checked with Python's regex
     for email, valid in wh.query("select botanist_email, is_email_valid from marts.dim_botanists"):

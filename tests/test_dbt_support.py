@@ -189,21 +189,20 @@ def parse_api_time(text: str | None) -> datetime | None:
     return value
 
 
-def clean_name(name: str | None) -> str | None:
+def clean_name(name: str | None, scientific: str | None = None) -> str | None:
     """The plant-name rule, in Python."""
     if name is None or not name.strip():
         return None
-    text = name.replace("‘", "'").replace("’", "'").replace("“", '"').replace("”", '"')
+    text = name.replace("\u2018", "'").replace("\u2019", "'").replace("\u201c", '"')
+    text = text.replace("\u201d", '"')
     text = re.sub(r"[\s,.;:!/-]+$", "", re.sub(r"\s+", " ", text).strip())
-    words = []
-    for i, word in enumerate(text.lower().split(" ")):
-        if i and word in {"of", "and", "the"}:
-            words.append(word)
-        elif word[:1] in "'\"(" and word:
-            words.append(word[:1] + word[1:2].upper() + word[2:])
-        else:
-            words.append(word[:1].upper() + word[1:])
-    return " ".join(words)
+    if scientific:
+        scientific = scientific.strip().replace("\u2018", "'").replace("\u2019", "'")
+        if (scientific.lower() + " ").startswith(text.lower() + " "):
+            return scientific[: len(text)]
+    if text == text.lower():
+        return text[:1].upper() + text[1:]
+    return text
 
 
 def utc_minute(value: datetime | None = None) -> datetime:
@@ -221,9 +220,16 @@ def test_python_parser_reads_every_api_format():
 
 
 def test_python_name_rule_matches_the_documented_examples():
-    assert clean_name("Dragon tree,") == "Dragon Tree"
+    assert clean_name("Dragon tree,") == "Dragon tree"
     assert clean_name("Canna ‘Striata’") == "Canna 'Striata'"
-    assert clean_name("Bird of paradise") == "Bird of Paradise"
+    assert clean_name("Bird of paradise") == "Bird of paradise"
+    assert clean_name("Rafflesia arnoldii") == "Rafflesia arnoldii"
+    assert clean_name("Euphorbia Cotinifolia", "Euphorbia cotinifolia") == "Euphorbia cotinifolia"
+    assert clean_name("Chlorophytum Comosum", "Chlorophytum comosum 'Vittatum'") == (
+        "Chlorophytum comosum"
+    )
+    assert clean_name("Ficus", "Ficus carica") == "Ficus"
+    assert clean_name("venus flytrap") == "Venus flytrap"
     assert clean_name("  ") is None
     assert utc_minute(datetime(2026, 1, 1, 10, 5, 7, tzinfo=UTC)) + timedelta(minutes=1) == (
         datetime(2026, 1, 1, 10, 6)

@@ -26,7 +26,6 @@ renamed as (
 
         -- plant
         nullif(trim(name), '') as plant_name_original,
-        {{ lnhm.clean_plant_name("nullif(trim(name), '')") }} as plant_name,
         case
             when trim(scientific_name) = 'null' then null
             when left(trim(scientific_name), 1) = '['
@@ -90,6 +89,7 @@ final as (
 
     select
         *,
+        {{ lnhm.clean_plant_name('plant_name_original', 'scientific_name') }} as plant_name,
         case
             when origin_location_shape = 'list' then 'v1'
             when {{ lnhm.regex_matches('recording_taken_original', '(Z|[+-][0-9]{2}:?[0-9]{2})$') }} then 'v2'
