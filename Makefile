@@ -88,7 +88,7 @@ docs: install ## Generate the dbt docs site (open target/static_index.html, work
 archive: install ## Move whole days older than the retention to Parquet and prune the hot store (daily)
 	$(call job,archive)
 
-reports: install ## Write the static report site to LNHM_REPORTS_DIR (hourly)
+reports: install ## Write the static report site to LNHM_REPORTS_DIR (every 5 minutes, after transform)
 	$(call job,reports)
 
 alerts: install ## E-mail botanists about new and ended incidents (after each transform)
