@@ -12,12 +12,16 @@ twice, and what the job says is one line on stderr.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from tests.test_archive import (
     NOW,
+    ROOT,
+    Reading,
     Tier,
     assert_exactly_one_tier,
     failures,
@@ -33,6 +37,11 @@ def tier(request, tmp_path) -> Tier:
     hot, target = request.param.split("-")
     s3 = request.getfixturevalue("s3") if target == "s3" else None
     return Tier(hot, target, tmp_path, s3=s3)
+
+
+@pytest.fixture
+def duck_local(tmp_path) -> Tier:
+    return Tier("duckdb", "local", tmp_path)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -51,6 +60,11 @@ def remove(tier: Tier, key: str) -> None:
         tier.s3.client().delete_object(Bucket=tier.bucket, Key=f"{tier.prefix}/{key}")
 
 
+def late_readings() -> list[Reading]:
+    """Five readings of a sixth plant on 26 Nov, arriving after the day was archived."""
+    return [Reading(6, datetime(2026, 11, 26, 9, m, tzinfo=UTC), 55.0, 12.0) for m in range(5)]
+
+
 def parquet_files(tier: Tier) -> set[str]:
     return {f for f in tier.stored_files() if f.endswith(".parquet")}
 
@@ -66,8 +80,16 @@ def one_line(result) -> str:
     return lines[0]
 
 
-def repair(tier: Tier):
-    return tier.run_module("archive.repair")
+def repair(tier: Tier, *args: str) -> subprocess.CompletedProcess:
+    """``python -m archive.repair`` (what `make archive-repair` runs) on the tier."""
+    return subprocess.run(
+        [sys.executable, "-m", "archive.repair", *args],
+        cwd=ROOT,
+        env=tier.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def assert_refused_and_untouched(tier: Tier, result, files_before: set[str], hot_before: int):
@@ -75,25 +97,6 @@ def assert_refused_and_untouched(tier: Tier, result, files_before: set[str], hot
     assert json.loads(result.stdout.strip().splitlines()[-1])["outcome"] == "failed"
     assert parquet_files(tier) == files_before, "the job deleted archive files"
     assert tier.count("raw.plant_readings") == hot_before, "the job pruned the hot store"
-
-
-def _run_module(self: Tier, module: str, *args: str, env: dict | None = None):
-    import subprocess
-    import sys
-
-    from tests.test_archive import ROOT
-
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env={**self.env, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-Tier.run_module = _run_module
 
 
 # ---------------------------------------------------------------------------- manifest lost
@@ -157,14 +160,12 @@ def test_manifest_rolled_back_refuses_then_repair_restores_every_reading(tier):
 
 def test_manifest_rolled_back_past_a_merge_reports_the_missing_file(duck_local):
     """The older manifest lists a day's file that a later merge replaced (and deleted)."""
-    from tests.test_archive import Reading
-
     tier = duck_local
     readings, fails = history(), failures()
     tier.load(readings, fails)
     assert tier.run().returncode == 0
     older = tier.read("manifest.json")
-    late = [Reading(6, datetime(2026, 11, 26, 9, m, tzinfo=NOW.tzinfo), 55.0, 12.0) for m in range(5)]
+    late = late_readings()
     tier.load(late, [], summary=[(6, date(2026, 11, 26), 5, 0, 55.0, 0)], ddl=False)
     assert tier.run().returncode == 0  # 26 Nov merged into a new file, the old one deleted
     old_file = next(
@@ -285,13 +286,11 @@ def test_file_published_but_not_listed_by_a_killed_run_is_removed(tier):
 def test_replaced_file_left_by_a_killed_merge_is_removed(duck_local):
     """Killed after a merge's manifest switch, before the day's old file went: every row of the
     old file is in the new listed one, so it is a leftover."""
-    from tests.test_archive import Reading
-
     tier = duck_local
     readings, fails = history(), failures()
     tier.load(readings, fails)
     assert tier.run().returncode == 0
-    late = [Reading(6, datetime(2026, 11, 26, 9, m, tzinfo=NOW.tzinfo), 55.0, 12.0) for m in range(5)]
+    late = late_readings()
     tier.load(late, [], summary=[(6, date(2026, 11, 26), 5, 0, 55.0, 0)], ddl=False)
     assert tier.run(crash_at="published").returncode != 0
     listed = {f for e in tier.manifest()["days"].values() for f in e["files"]}
