@@ -681,9 +681,15 @@ def run(
         try:
             archiver.run()
         except duckdb.Error as exc:
+            hint = ""
+            if settings.archive_is_s3 and "timeout" in str(exc).lower():
+                hint = (
+                    f" (S3 did not answer within LNHM_S3_TIMEOUT={settings.s3_timeout_s:g} s, "
+                    f"LNHM_S3_RETRIES={settings.s3_retries})"
+                )
             raise JobFailed(
                 f"archive {settings.archive_url}: the failing day was not deleted from the hot "
-                "store"
+                f"store{hint}"
             ) from exc
         finally:
             archiver.close()
