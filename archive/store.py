@@ -114,7 +114,7 @@ class LocalStore:
 class S3Store:
     """``s3://bucket/prefix`` through boto3 (AWS SDK variables, ``AWS_ENDPOINT_URL`` included)."""
 
-    def __init__(self, url: str, timeout_s: float = 15.0, retries: int = 2):
+    def __init__(self, url: str, timeout_s: float = 10.0, retries: int = 2):
         import boto3
         from botocore.config import Config
 

@@ -300,3 +300,23 @@ def test_replaced_file_left_by_a_killed_merge_is_removed(duck_local):
     assert_exactly_one_tier(tier, readings + late, fails)
     listed = {f for e in tier.manifest()["days"].values() for f in e["files"]}
     assert parquet_files(tier) == listed
+
+
+# ---------------------------------------------------------------------------- make ops-check
+def test_ops_check_notices_a_deleted_file(tier, monkeypatch):
+    """`make ops-check` runs the same listing check, so a deleted file is noticed the same day."""
+    from alerts.ops import check_archive_files
+    from lnhm.settings import from_env
+
+    for name, value in tier.env.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    tier.load(history(), failures())
+    assert tier.run().returncode == 0
+    settings = from_env(tier.env)
+    assert check_archive_files(settings) is None
+    gone = tier.manifest()["days"]["2026-11-26"]["files"][0]
+    remove(tier, gone)
+    finding = check_archive_files(settings)
+    assert finding is not None and finding.check == "archive_files"
+    assert gone in finding.summary and "missing" in finding.summary

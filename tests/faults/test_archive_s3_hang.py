@@ -202,12 +202,12 @@ def test_s3_that_hangs_mid_run_releases_the_lock_within_the_timeout(tmp_path, s3
 
 
 def test_s3_calls_are_bounded_by_default():
-    """Without the variables: 15 s per attempt, 3 attempts (documented in archive/README.md)."""
+    """Without the variables: 10 s per attempt, 3 attempts (documented in archive/README.md)."""
     from archive.store import open_store
     from lnhm.settings import from_env
 
     settings = from_env({"LNHM_ARCHIVE_URL": "s3://bucket/prefix"})
-    assert (settings.s3_timeout_s, settings.s3_retries) == (15, 2)
+    assert (settings.s3_timeout_s, settings.s3_retries) == (10, 2)
     config = open_store(settings.archive_url, settings).client.meta.config
-    assert config.connect_timeout == config.read_timeout == 15
+    assert config.connect_timeout == config.read_timeout == 10
     assert config.retries["total_max_attempts"] == 3
