@@ -39,6 +39,16 @@ def tier(request, tmp_path) -> Tier:
     return Tier(hot, target, tmp_path, s3=s3)
 
 
+@pytest.fixture(params=["duckdb-local", "duckdb-s3", "postgres-local"])
+def any_tier(request, tmp_path) -> Tier:
+    """The PostgreSQL hot store too, where the proof's hot-store lookup goes through DuckDB's
+    postgres extension."""
+    hot, target = request.param.split("-")
+    s3 = request.getfixturevalue("s3") if target == "s3" else None
+    pg = request.getfixturevalue("postgres_env") if hot == "postgres" else None
+    return Tier(hot, target, tmp_path, postgres_env=pg, s3=s3)
+
+
 @pytest.fixture
 def duck_local(tmp_path) -> Tier:
     return Tier("duckdb", "local", tmp_path)
@@ -100,7 +110,8 @@ def assert_refused_and_untouched(tier: Tier, result, files_before: set[str], hot
 
 
 # ---------------------------------------------------------------------------- manifest lost
-def test_manifest_deleted_refuses_then_repair_restores_every_reading(tier):
+def test_manifest_deleted_refuses_then_repair_restores_every_reading(any_tier):
+    tier = any_tier
     readings, fails = history(), failures()
     tier.load(readings, fails)
     first = tier.run()  # archives and prunes 25 and 26 Nov
@@ -266,9 +277,10 @@ def test_verify_option_reads_every_listed_file(duck_local):
 
 
 # ---------------------------------------------------------------------------- real leftovers
-def test_file_published_but_not_listed_by_a_killed_run_is_removed(tier):
+def test_file_published_but_not_listed_by_a_killed_run_is_removed(any_tier):
     """Killed between moving a file to its published name and the manifest switch: the file
     holds only rows still hot, so it is provably a leftover and goes; the rerun archives."""
+    tier = any_tier
     readings, fails = history(), failures()
     tier.load(readings, fails)
     crashed = tier.run(crash_at="moved")
