@@ -332,3 +332,19 @@ def test_ops_check_notices_a_deleted_file(tier, monkeypatch):
     finding = check_archive_files(settings)
     assert finding is not None and finding.check == "archive_files"
     assert gone in finding.summary and "missing" in finding.summary
+
+
+def test_manifest_deleted_after_a_kill_before_the_prune_needs_no_repair(duck_local):
+    """Killed after the manifest switch, before the prune, then the manifest lost: the day's
+    files hold only rows still hot, so they are leftovers and the run archives the day again."""
+    tier = duck_local
+    readings, fails = history(), failures()
+    tier.load(readings, fails)
+    assert tier.run(crash_at="published").returncode != 0
+    assert parquet_files(tier)
+    remove(tier, "manifest.json")
+    rerun = tier.run()
+    assert rerun.returncode == 0, rerun.stderr
+    assert "leftover" in rerun.stderr
+    assert sorted(tier.manifest()["days"]) == ["2026-11-25", "2026-11-26"]
+    assert_exactly_one_tier(tier, readings, fails)
