@@ -348,3 +348,18 @@ def test_manifest_deleted_after_a_kill_before_the_prune_needs_no_repair(duck_loc
     assert "leftover" in rerun.stderr
     assert sorted(tier.manifest()["days"]) == ["2026-11-25", "2026-11-26"]
     assert_exactly_one_tier(tier, readings, fails)
+
+
+def test_repair_dry_run_writes_nothing(duck_local):
+    tier = duck_local
+    tier.load(history(), failures())
+    assert tier.run().returncode == 0
+    remove(tier, "manifest.json")
+    result = repair(tier, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert f"would rebuild manifest.json with {2 * PER_DAY + 1} readings" in result.stderr
+    assert tier.read("manifest.json") is None
+    assert (
+        json.loads(result.stdout.strip().splitlines()[-1])["counts"]["readings"]
+        == 2 * (PER_DAY) + 1
+    )
