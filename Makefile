@@ -21,6 +21,7 @@ export PYTHONDONTWRITEBYTECODE ?= 1
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: help install setup-test run simulate ingest backfill transform freshness dbt docs archive \
+	archive-repair \
 	reports alerts digest ops-check lint format test bench clean harness
 
 # A scheduled job's exit status as cron and ECS see it (through make): 0 = done, or skipped
@@ -87,6 +88,9 @@ docs: install ## Generate the dbt docs site (open target/static_index.html, work
 
 archive: install ## Move whole days older than the retention to Parquet and prune the hot store (daily)
 	$(call job,archive)
+
+archive-repair: install ## Rebuild the archive's manifest.json from its Parquet files (when make archive says so)
+	$(call job,archive.repair)
 
 reports: install ## Write the static report site to LNHM_REPORTS_DIR (every 5 minutes, after transform)
 	$(call job,reports)

@@ -14,6 +14,8 @@ Checks, each an incident with one problem message and one recovery message to
   ``LNHM_OPS_ARCHIVE_HOURS`` while the hot store still holds a UTC day that has been due for
   the archive (day end + ``LNHM_RETENTION_HOURS``) for longer than that; or the manifest
   cannot be read.
+- ``archive_files``: a file the archive's manifest lists is missing or has another size than
+  recorded (one listing, the archive job's own check, ``archive.audit.check_listed``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from alerts.store import Store, session, utc_naive
 from lnhm.locking import writer_lock
 from lnhm.settings import AlertConfig, Settings
 
-CHECKS = ("store_capacity", "ingest_failing", "sources_stale", "archive_overdue")
+CHECKS = ("store_capacity", "ingest_failing", "sources_stale", "archive_overdue", "archive_files")
 
 
 @dataclass
@@ -289,6 +291,31 @@ def check_archive(
     )
 
 
+def check_archive_files(settings: Settings) -> Finding | None:
+    """Every file the manifest lists exists with its recorded size (a deleted Parquet file is
+    noticed the day it goes, not at the next archive run). An archive that cannot be read at
+    all is ``archive_overdue``'s finding, not this one."""
+    from archive import audit
+    from archive import manifest as mf
+    from archive.store import open_store
+
+    try:
+        store = open_store(settings.archive_url, settings)
+        audit.check_listed(store, mf.load(store), audit.stored(store))
+    except (audit.AuditError, mf.ManifestError) as exc:
+        return Finding(
+            "archive_files",
+            "archive files do not match the manifest",
+            str(exc),
+            "restore the named files from a backup, or run make archive-repair (see "
+            "archive/README.md); make archive prunes nothing until then.",
+            [("Archive", settings.archive_url)],
+        )
+    except Exception:  # noqa: BLE001 - unreachable or unreadable: archive_overdue reports it
+        return None
+    return None
+
+
 # --- the job -----------------------------------------------------------------------------
 def _incident(settings: Settings, finding: Finding, now: datetime) -> Incident:
     return Incident(
@@ -326,6 +353,7 @@ def run_ops(
         growth = growth_per_day(history, now, size)
         findings.append(check_capacity(settings, cfg, size, growth))
         findings.append(check_archive(settings, cfg, now, oldest))
+        findings.append(check_archive_files(settings))
         found = [f for f in findings if f is not None]
         counts.update(
             store_bytes=size,

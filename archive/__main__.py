@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
         "--dry-run", action="store_true", help="show which days would be archived; change nothing"
     )
     parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="also read every listed Parquet file back (rows and key checksums as the manifest "
+        "holds them) before archiving; the default checks only that each exists with its size",
+    )
+    parser.add_argument(
         "--now",
         type=_utc,
         default=None,
@@ -36,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     def job(counts: dict) -> None:
         from archive.job import run
 
-        run(lnhm_settings.load(), counts, now=args.now, dry_run=args.dry_run)
+        run(lnhm_settings.load(), counts, now=args.now, dry_run=args.dry_run, verify=args.verify)
 
     return run_job("archive", job)
 

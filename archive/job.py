@@ -28,15 +28,15 @@ from pathlib import Path
 
 import duckdb
 
+from archive import audit, sql
 from archive import manifest as mf
-from archive import sql
 from archive.store import StoreError, open_store
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.locking import writer_lock
 from lnhm.settings import Settings
 
-STEPS = ("staged", "verified", "published", "pruned")
+STEPS = ("staged", "verified", "moved", "published", "pruned")
 # Observers of the job's steps, called as hook(step, path of the file just written or None).
 # The product installs none; the kill -9 tests install one through harness/crash.py.
 STEP_HOOKS: list[Callable[[str, str | None], None]] = []
@@ -79,6 +79,7 @@ class Archiver:
         now: datetime,
         counts: dict,
         dry_run: bool = False,
+        verify: bool = False,
     ):
         self.settings = settings
         self.store = store
@@ -87,6 +88,7 @@ class Archiver:
         self.snapshot = now if now < datetime.now(UTC) else datetime.now(UTC)
         self.counts = counts
         self.dry_run = dry_run
+        self.verify = verify
         self.unmatched = 0
         self.run_id = now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         self.tmp = Path(tempfile.mkdtemp(prefix="lnhm-archive-"))
@@ -389,6 +391,7 @@ class Archiver:
                 raise StoreError(f"{dst}: size changed while publishing; nothing deleted")
             files.append(dst)
             sizes[kind] = size
+        reached("moved")  # published names, not listed yet: a kill here leaves leftovers
         readings = staged["readings"] or {"rows": 0, "checksum": "0"}
         failures = staged["fetch_failures"] or {"rows": 0, "checksum": "0"}
         manifest["days"][iso] = {
@@ -569,29 +572,38 @@ class Archiver:
             conn.close()
 
     # ------------------------------------------------------------------ housekeeping
-    def collect_garbage(self, manifest: dict) -> None:
-        """Files left by killed runs (staging, unpublished partitions) are not data: remove."""
-        listed = mf.listed_files(manifest)
-        stale = [
-            key
-            for prefix in ("_staging/", "readings/", "fetch_failures/")
-            for key in self.store.list(prefix)
-            if key not in listed
-        ]
-        if stale:
-            say(f"removing {len(stale)} unpublished file(s) left by an interrupted run")
+    def check_archive(self, manifest: dict) -> None:
+        """Listed files exist (and read back with ``--verify``); only provable leftovers go.
+
+        See archive/audit.py: an unlisted file is removed only when every key in it is also in
+        a listed file or still in the hot store; anything else stops the run before it deletes
+        or prunes a thing.
+        """
+        files = audit.stored(self.store)
+        audit.check_listed(self.store, manifest, files)
+        if self.verify:
+            n = audit.verify_listed(self.con, self.store, manifest)
+            say(f"verified {n} listed file(s): row counts and key checksums match the manifest")
+        stale = audit.leftovers(self.con, self.store, manifest, files, set(self.columns))
+        if stale and self.dry_run:
+            say(f"would remove {len(stale)} leftover file(s) of an interrupted run")
+        elif stale:
+            say(
+                f"removing {len(stale)} leftover file(s) of an interrupted run (every row of each "
+                "is also in a listed file or still in the hot store)"
+            )
             self.store.delete(stale)
-        self.store.clear("_staging")
+        if not self.dry_run:
+            self.store.clear("_staging")  # never read; see archive/audit.py
 
     def run(self) -> None:
         c = self.counts
         c.update(days_archived=0, days=[], readings=0, fetch_failures=0, bytes=0, days_skipped=0)
+        manifest = mf.load(self.store)
+        self.check_archive(manifest)
         if sql.READINGS not in self.columns and sql.FAILURES not in self.columns:
             say("nothing to archive: the hot store has no raw tables yet (run make ingest)")
             return
-        manifest = mf.load(self.store)
-        if not self.dry_run:
-            self.collect_garbage(manifest)
         days = self.plan()
         cutoff = self.now - timedelta(hours=self.settings.retention_hours)
         if not days:
@@ -629,38 +641,55 @@ class Archiver:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def run_lock(settings: Settings, job: str = "archive"):
+    """The lock an archive run (or repair) holds for its whole length.
+
+    DuckDB hot store: the hot store's writer lock (one process may hold a DuckDB file for
+    writing). PostgreSQL serves readers and writers at once: an ``archive`` lock keeps other
+    archive runs out, and the prune takes the hot store's writer lock only for its transaction.
+    """
+    if settings.warehouse == "duckdb":
+        return writer_lock(settings, job=job)
+    return writer_lock(settings, name="archive", job=job)
+
+
 def run(
-    settings: Settings, counts: dict, now: datetime | None = None, dry_run: bool = False
+    settings: Settings,
+    counts: dict,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    verify: bool = False,
 ) -> None:
     """Archive every whole day older than the retention; raise with a one-line reason on failure."""
     now = now or datetime.now(UTC)
-    store = open_store(settings.archive_url)
+    store = open_store(settings.archive_url, settings)
     store.check()  # unreachable S3, bad credentials, no bucket: stop before touching anything
     if settings.warehouse == "duckdb":
         if not settings.duckdb_path.exists():
             say(f"nothing to archive: {settings.duckdb_path} does not exist yet")
             counts.update(days_archived=0, readings=0, fetch_failures=0, bytes=0)
             return
-        # One process may open a DuckDB file for writing: hold the writer lock for the run.
-        lock = writer_lock(settings, job="archive")
         hot = "rw"
     else:
-        # PostgreSQL serves readers and writers at once: lock out other archive runs for the
-        # whole run, and the hot store's writers only for the prune transaction.
-        lock = writer_lock(settings, name="archive", job="archive")
         hot = "ro"
-    with lock:
+    with run_lock(settings):
         try:
             con = duck.connect(settings, hot=hot)
         except duckdb.Error as exc:
             raise JobFailed("cannot open the hot store") from exc
-        archiver = Archiver(settings, store, con, now, counts, dry_run=dry_run)
+        archiver = Archiver(settings, store, con, now, counts, dry_run=dry_run, verify=verify)
         try:
             archiver.run()
         except duckdb.Error as exc:
+            hint = ""
+            if settings.archive_is_s3 and "timeout" in str(exc).lower():
+                hint = (
+                    f" (S3 did not answer within LNHM_S3_TIMEOUT={settings.s3_timeout_s:g} s, "
+                    f"LNHM_S3_RETRIES={settings.s3_retries})"
+                )
             raise JobFailed(
                 f"archive {settings.archive_url}: the failing day was not deleted from the hot "
-                "store"
+                f"store{hint}"
             ) from exc
         finally:
             archiver.close()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
+from lnhm.joblog import JobFailed
+
 KEY = "manifest.json"
 VERSION = 1
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -32,12 +34,35 @@ def empty() -> dict:
     return {"version": VERSION, "checksum": CHECKSUM_NOTE, "updated_at": None, "days": {}}
 
 
+REPAIR = "run `make archive-repair` to rebuild it from the Parquet files"
+
+
+class ManifestError(JobFailed):
+    """manifest.json exists but cannot be used; the message names it."""
+
+
 def load(store) -> dict:
+    """The manifest (an empty one if there is none); ``ManifestError`` if it is not one."""
     data = store.read_bytes(KEY)
     if data is None:
         return empty()
-    manifest = json.loads(data)
-    manifest.setdefault("days", {})
+    where = store.duck_url(KEY)
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
+        raise ManifestError(
+            f"{where} is not valid JSON (truncated or corrupt: {exc}); nothing deleted or "
+            f"pruned: {REPAIR}"
+        ) from None
+    days = manifest.get("days", {}) if isinstance(manifest, dict) else None
+    if not isinstance(days, dict) or not all(
+        isinstance(e, dict) and isinstance(e.get("files", []), list) for e in days.values()
+    ):
+        raise ManifestError(
+            f'{where} is not an archive manifest (no "days" object of entries with "files" '
+            f"lists); nothing deleted or pruned: {REPAIR}"
+        )
+    manifest["days"] = days
     return manifest
 
 

@@ -114,7 +114,7 @@ class LocalStore:
 class S3Store:
     """``s3://bucket/prefix`` through boto3 (AWS SDK variables, ``AWS_ENDPOINT_URL`` included)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, timeout_s: float = 10.0, retries: int = 2):
         import boto3
         from botocore.config import Config
 
@@ -123,10 +123,14 @@ class S3Store:
         self.bucket, _, prefix = rest.partition("/")
         self.prefix = prefix.strip("/")
         self.endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        self.timeout_s, self.retries = timeout_s, retries
+        # A server that accepts connections and never answers: each attempt gives up after
+        # timeout_s (connect, then each read), so one call takes at most about
+        # (retries + 1) * timeout_s (LNHM_S3_TIMEOUT, LNHM_S3_RETRIES).
         config = Config(
-            connect_timeout=5,
-            read_timeout=60,
-            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=timeout_s,
+            read_timeout=timeout_s,
+            retries={"total_max_attempts": retries + 1, "mode": "standard"},
             s3={"addressing_style": "path"} if self.endpoint else {},
         )
         self.client = boto3.client("s3", endpoint_url=self.endpoint or None, config=config)
@@ -147,7 +151,13 @@ class S3Store:
         )
 
         where = self.endpoint or "AWS S3"
-        if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
+            return StoreError(
+                f"S3 at {where} did not answer while {doing} {self.url}: no answer within "
+                f"{self.timeout_s:g} s, {self.retries + 1} attempt(s) (LNHM_S3_TIMEOUT, "
+                f"LNHM_S3_RETRIES): {exc}"
+            )
+        if isinstance(exc, EndpointConnectionError):
             return StoreError(f"S3 unreachable at {where} while {doing} {self.url}: {exc}")
         if isinstance(exc, NoCredentialsError):
             return StoreError(
@@ -244,5 +254,10 @@ class S3Store:
                 )
 
 
-def open_store(url: str) -> LocalStore | S3Store:
-    return S3Store(url) if url.startswith("s3://") else LocalStore(url)
+def open_store(url: str, settings=None) -> LocalStore | S3Store:
+    """The store for ``url``; S3 timeouts and retries from ``settings`` (else the defaults)."""
+    if not url.startswith("s3://"):
+        return LocalStore(url)
+    if settings is None:
+        return S3Store(url)
+    return S3Store(url, settings.s3_timeout_s, settings.s3_retries)

@@ -6,6 +6,7 @@ Extensions come from PyPI packages (``duckdb-extension-*``) and are loaded by fi
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -97,6 +98,9 @@ def connect(
     if archive and settings.archive_is_s3:
         load_extension(con, "httpfs")
         con.execute(s3_secret_sql())
+        # Bound every request (a hung S3 must not hold a lock for minutes): whole seconds.
+        con.execute(f"set http_timeout = {max(1, math.ceil(settings.s3_timeout_s))}")
+        con.execute(f"set http_retries = {int(settings.s3_retries)}")
     if hot is None:
         return con
     read_only = hot == "ro"

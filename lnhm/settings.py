@@ -227,6 +227,10 @@ class Settings:
     store_capacity_bytes: int = 10 * 1024**3
     pg: dict = field(default_factory=dict, repr=False)
     s3_endpoint: str = ""
+    # Every S3 call (boto3 and DuckDB's httpfs) gives up after this many seconds without an
+    # answer, and is retried this many times: a hung S3 must not hold the writer lock for long.
+    s3_timeout_s: float = 10.0
+    s3_retries: int = 2
     dlt_data_dir: Path | None = None
     alerts: AlertConfig = field(default_factory=AlertConfig)
 
@@ -317,6 +321,8 @@ def from_env(env: dict | None = None) -> Settings:
         store_capacity_bytes=env_number(env, "LNHM_STORE_CAPACITY_BYTES", 10 * 1024**3, int, 1),
         pg=pg,
         s3_endpoint=_s3_endpoint(env) if archive_url.startswith("s3://") else "",
+        s3_timeout_s=env_number(env, "LNHM_S3_TIMEOUT", 10, float, 1),
+        s3_retries=env_number(env, "LNHM_S3_RETRIES", 2, int, 0, 10),
         dlt_data_dir=_dlt_data_dir(env),
         alerts=_alert_config(env),
     )
