@@ -4,7 +4,8 @@ the moment a day reaches STEP (test harness; the product has step observers, no 
 Steps (``archive.job.STEPS``): ``staged`` (the day's Parquet file is written but not verified;
 it is cut in half first, as a writer killed mid-write leaves it), ``verified`` (every file of the
 day read back and checked, nothing published), ``moved`` (files moved to their published place,
-the manifest not yet switched), ``published`` (the manifest switched, the hot store not pruned), ``pruned`` (the hot store pruned, staging not cleared).
+the manifest not yet switched), ``published`` (the manifest switched, the hot store not
+pruned), ``pruned`` (the hot store pruned, staging not cleared).
 The process dies by a real ``kill -9`` of itself: no ``finally``, no atexit, no flush.
 """
 
