@@ -96,7 +96,9 @@ def test_a_backfill_while_ingest_starts_every_1_5_s_loses_nothing(env):
             assert_clear(*finish(proc))
         assert_clear(*finish(start(env, "ingest", "poll")))  # loads whatever was skipped
     check_ledger(env, api, backfill_expected(BACKFILL_HOURS, BACKFILL_END))
-    runs = query(env, f"select count(*) filter (where {BACKFILL_RUN}), count(*) from raw.ingest_runs")
+    runs = query(
+        env, f"select count(*) filter (where {BACKFILL_RUN}), count(*) from raw.ingest_runs"
+    )
     assert runs == [(BACKFILL_HOURS * 60, BACKFILL_HOURS * 60 + len(ingests) + 2)]
     assert leftover_folders(env) == []
 
@@ -131,9 +133,7 @@ def test_a_broken_package_is_quarantined_with_one_line_and_the_next_ingest_loads
         assert skipped.returncode == 75, skipped.stderr
         [folder] = leftover_folders(env)
         # the skipped run's readings file, cut in half (a disk full or a copy interrupted)
-        [parquet] = [
-            p for p in folder.rglob("plant_readings.*.parquet") if "normalized" in str(p)
-        ]
+        [parquet] = [p for p in folder.rglob("plant_readings.*.parquet") if "normalized" in str(p)]
         quarantined_readings = api.readings - before
         parquet.write_bytes(parquet.read_bytes()[: parquet.stat().st_size // 2])
 
