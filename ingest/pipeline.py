@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -39,6 +40,9 @@ os.environ.setdefault("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION", "true")
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 # merge goes through raw_staging; empty it after each load instead of keeping a copy
 os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+# a job says one line on stderr: dlt's warnings ("package not fully loaded", NOT NULL columns
+# added) repeat what the failure line says; its errors still show
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 import dlt  # noqa: E402
 import pyarrow as pa  # noqa: E402
@@ -52,12 +56,61 @@ from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from ingest.rows import Batch  # noqa: E402
 from ingest.source import plants_api  # noqa: E402
+from lnhm.joblog import JobFailed  # noqa: E402
 from lnhm.locking import LockTimeout, writer_lock  # noqa: E402
 
 PIPELINE_NAME = "lnhm"
 DATASET = "raw"
 # arrow tables go to DuckDB as parquet; to PostgreSQL as csv loaded with COPY
 FILE_FORMATS = {"duckdb": "parquet", "postgres": "csv"}
+
+
+class DltStepFailed(JobFailed):
+    """A dlt step failed; the message is the step, the package and the cause on one line."""
+
+
+_DLT_BOILERPLATE = re.compile(
+    r"\s*(Pending packages are left|WARNING: Package|To retry the load).*", re.S
+)
+_TRACEBACK_LAST = re.compile(r"^([\w.]+(?:Error|Exception|Failed)\b.*)$", re.M)
+
+
+def _cause_text(exc: BaseException) -> str:
+    """`Type: message` of dlt's inner exception without dlt's advice or an embedded traceback
+    (a failed job's message carries one: only its last exception line is kept)."""
+    text = str(exc)
+    head, _, traceback = text.partition("Traceback (most recent call last)")
+    head = _DLT_BOILERPLATE.sub("", head)
+    last = _TRACEBACK_LAST.findall(traceback)
+    if last:
+        head = f"{head.rstrip(': ')}: {last[-1]}"
+    return f"{type(exc).__name__}: {' '.join(head.split())}"
+
+
+def dlt_failure(exc: PipelineStepFailed) -> str:
+    """dlt's failure as one line: the step, the package, the inner error and its root cause."""
+    inner = exc.exception
+    text = _cause_text(inner)
+    root = inner
+    while root.__cause__ is not None or (
+        root.__context__ is not None and not root.__suppress_context__
+    ):
+        root = root.__cause__ or root.__context__
+    if root is not inner:
+        root_text = " ".join(str(root).split())
+        if root_text[:80] not in text:
+            text += f" <- caused by {type(root).__name__}: {root_text}"
+    package = f" (package {exc.load_id})" if exc.load_id else ""
+    return f"dlt {exc.step} step failed{package}: {text}"[:1500]
+
+
+@contextlib.contextmanager
+def dlt_step():
+    """Turn dlt's PipelineStepFailed (a page of text) into one line that keeps the cause."""
+    try:
+        yield
+    except PipelineStepFailed as exc:
+        raise DltStepFailed(dlt_failure(exc)) from None
 
 
 def state_root(settings) -> Path:
@@ -245,6 +298,10 @@ def _load_leftovers(settings, root: Path, own: Path, counts: dict) -> None:
                 pipeline.load()
             except Exception as exc:
                 if not _is_broken(exc):
+                    if isinstance(exc, PipelineStepFailed):
+                        raise DltStepFailed(
+                            f"a waiting run's package in {folder}: {dlt_failure(exc)}"
+                        ) from None
                     raise
                 _quarantine(root, folder, exc)
                 quarantined += 1
@@ -284,16 +341,23 @@ def load(
         # deduplicated: a live poll is one Batch (unique keys), and a backfill's batches cover
         # distinct minutes, so no key repeats within a package and the merge can skip its sort
         source = plants_api(batches, deduplicated=True)
-        pipeline.extract(source, loader_file_format=FILE_FORMATS[settings.warehouse])
+        with dlt_step():
+            pipeline.extract(source, loader_file_format=FILE_FORMATS[settings.warehouse])
         lap("extract_s")
-        pipeline.normalize()
+        with dlt_step():
+            pipeline.normalize()
         lap("normalize_s")
         try:
             with writer_lock(settings, job=job):
                 lap("lock_wait_s")
                 _load_leftovers(settings, root, folder, timings)
                 pipeline.activate()  # the leftovers' pipelines were made active in turn
-                info = pipeline.load()
+                try:
+                    info = pipeline.load()
+                except PipelineStepFailed as exc:
+                    raise DltStepFailed(
+                        f"{dlt_failure(exc)}; this run's rows wait in {folder} for the next run"
+                    ) from None
                 shutil.rmtree(folder)  # still under the lock: a folder is loaded or waiting
                 lap("load_s")
         except LockTimeout as exc:
