@@ -21,11 +21,13 @@ new_readings as (
 
 ),
 
+{#- Every reading counts, an unparseable recording time too (flagged has_missing_fields in
+    int_readings_flagged): a plant whose times are all unreadable is still a plant, so the
+    marts that refer to dim_plants keep their relationships and one bad plant cannot stop
+    plant_status for the others. Readings with a known time rank first. -#}
 readings as (
 
     select * from new_readings
-    where
-        recorded_at is not null
 
 ),
 
@@ -35,7 +37,10 @@ ranked as (
         readings.*,
         row_number() over (
             partition by readings.plant_id
-            order by readings.recorded_at desc, readings.fetched_at desc, readings.reading_id desc
+            order by
+                readings.recorded_at desc nulls last,
+                readings.fetched_at desc,
+                readings.reading_id desc
         ) as recency_rank
     from readings
 
