@@ -153,3 +153,37 @@ def test_a_broken_package_is_quarantined_with_one_line_and_the_next_ingest_loads
     rows = query(env, "select plant_id, recording_taken from raw.plant_readings")
     assert len(rows) == len(set(rows))
     assert quarantined_readings and set(rows) == api.readings - quarantined_readings
+
+
+def test_a_run_killed_while_waiting_for_the_lock_is_loaded_by_the_next(tmp_path):
+    """kill -9 after normalize, before the load: the kernel frees the run's claim, its folder
+    waits, and the next run to hold the lock loads it."""
+    env = {
+        "LNHM_DUCKDB_PATH": str(tmp_path / "lnhm.duckdb"),
+        "LNHM_PLANT_IDS": "1-10",
+        "LNHM_HTTP_RETRIES": "0",
+        "LNHM_LOCK_TIMEOUT": "60",
+    }
+    with RecordingApi() as api:
+        env["LNHM_API_URL"] = api.url
+        assert run(env, "ingest", "poll").returncode == 0
+        with writer_lock(from_env(env), job="test-holder"):
+            victim = start(env, "ingest", "poll")
+            deadline = time.monotonic() + 120
+            while not any(
+                "normalized" in str(p) for f in leftover_folders(env) for p in f.rglob("*.parquet")
+            ):
+                assert time.monotonic() < deadline and victim.poll() is None
+                time.sleep(0.2)
+            victim.kill()  # SIGKILL: no finally, no cleanup
+            victim.wait()
+        assert len(leftover_folders(env)) == 1
+        result = run(env, "ingest", "poll")
+        assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+        assert (
+            json.loads(result.stdout.strip().splitlines()[-1])["counts"]["leftover_runs_loaded"]
+            == 1
+        )
+    check_ledger(env, api)
+    assert query(env, "select count(*) from raw.ingest_runs") == [(3,)]
+    assert leftover_folders(env) == []
