@@ -86,11 +86,17 @@ def test_a_plant_with_a_numeric_recording_time_does_not_take_the_others_status_d
         [line for line in transform.stdout.splitlines() if line.startswith('{"job"')][-1]
     )
     assert record["outcome"] == "ok"
+    assert transform.stderr.strip() == "", transform.stderr
     with duckdb.connect(env["LNHM_DUCKDB_PATH"], read_only=True) as con:
         status = {r[0] for r in con.execute("select plant_id from marts.plant_status").fetchall()}
         flagged = con.execute(
             "select recording_taken_original, recorded_at from staging.stg_plants_api__readings "
             f"where plant_id = {BAD_PLANT}"
         ).fetchall()
+        # ledger: each plant served once, a reading for every 200, a failure row for 7 and 43
+        raw = con.execute("select plant_id from raw.plant_readings").fetchall()
+        failed = con.execute("select plant_id from raw.plant_fetch_failures").fetchall()
+    assert sorted(pid for (pid,) in raw) == [*DISPLAYED, BAD_PLANT]
+    assert sorted(pid for (pid,) in failed) == [7, 43]
     assert set(DISPLAYED) | {BAD_PLANT} <= status  # every plant's status is built
     assert flagged == [("1733212800", None)]  # the reading is kept, its time unknown
