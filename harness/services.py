@@ -91,8 +91,14 @@ class Postgres:
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
 
-def start_postgres() -> Postgres:
-    """initdb + start a private PostgreSQL 15 on a free port; trust auth on loopback only."""
+def start_postgres(durable: bool = True) -> Postgres:
+    """initdb + start a private PostgreSQL 15 on a free port; trust auth on loopback only.
+
+    ``durable`` (the default): PostgreSQL's normal fsync, synchronous_commit and
+    full_page_writes, as production runs, so a test that kills a job mid-write proves what a
+    real server keeps (with them off, 2 of 8 crashes lost a committed load, issue 13). False
+    trades that for speed, for benchmarks that only measure.
+    """
     if not (PG_BIN / "initdb").exists():
         raise RuntimeError(f"PostgreSQL binaries not found in {PG_BIN}: run make setup-test")
     base = Path(tempfile.mkdtemp(prefix="lnhm-pg-"))
@@ -120,8 +126,10 @@ def start_postgres() -> Postgres:
     )
     options = (
         f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        "-c max_connections=200"
     )
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         _as_postgres(
             [

@@ -4,6 +4,11 @@ DuckDB allows a single writing process per file, so every job that writes takes 
 first: a file lock beside the DuckDB file, or a session advisory lock on PostgreSQL (which also
 works across ECS tasks that share no file system). A second writer waits up to
 ``LNHM_LOCK_TIMEOUT`` seconds, then gives up with ``LockTimeout``.
+
+DuckDB's own file lock is also taken by processes that are not jobs, such as an analyst's
+``duckdb -readonly hot.duckdb`` shell. With the job lock held, the DuckDB file is therefore
+opened once for writing as a probe, retried within the same ``LNHM_LOCK_TIMEOUT``, so such a
+session makes a job wait and then skip (exit 75) instead of failing halfway.
 """
 
 from __future__ import annotations
@@ -90,12 +95,38 @@ def _advisory_lock(settings: Settings, name: str, timeout_s: float, job: str):
         conn.close()  # closing the session releases the advisory lock
 
 
+def _wait_for_duckdb_file(path: Path, deadline: float, timeout_s: float) -> None:
+    """Return once no other process holds DuckDB's lock on `path`, or raise LockTimeout."""
+    import duckdb
+
+    if not path.exists():
+        return
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            return
+        except duckdb.IOException as exc:
+            message = " ".join(str(exc).split())
+            if "lock" not in message.lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    f"{path} is open in another process (a DuckDB shell or tool: close it, or "
+                    f"open it with -readonly only between jobs); waited {timeout_s:g} s "
+                    f"(LNHM_LOCK_TIMEOUT), try again later; DuckDB said: {message[:300]}"
+                ) from None
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
 @contextlib.contextmanager
 def writer_lock(settings: Settings, name: str = "hot-store", job: str = "job"):
     """Hold the hot store's writer lock for the duration of the block."""
     if settings.warehouse == "duckdb":
         path = settings.duckdb_path if name == "hot-store" else settings.duckdb_path.with_name(name)
+        deadline = time.monotonic() + settings.lock_timeout_s
         with _file_lock(path, settings.lock_timeout_s, job):
+            if name == "hot-store":
+                _wait_for_duckdb_file(path, deadline, settings.lock_timeout_s)
             yield
     else:
         with _advisory_lock(settings, name, settings.lock_timeout_s, job):

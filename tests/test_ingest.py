@@ -370,13 +370,23 @@ def test_a_lock_conflict_and_a_bad_login_read_differently(tmp_path, postgres_env
     )
     try:
         assert holder.stdout.readline().strip() == "open"
-        env = {"LNHM_DUCKDB_PATH": str(path), "LNHM_API_URL": url, "LNHM_PLANT_IDS": "1-3"}
-        record, stderr = _failed(ingest(env))
+        env = {
+            "LNHM_DUCKDB_PATH": str(path),
+            "LNHM_API_URL": url,
+            "LNHM_PLANT_IDS": "1-3",
+            "LNHM_LOCK_TIMEOUT": "1",
+        }
+        result = ingest(env)
     finally:
         holder.kill()
         holder.wait()
+    # another process on the DuckDB file is waited for, then a skip (issue 13), DuckDB's words kept
+    assert result.returncode == 75, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    [stderr] = result.stderr.strip().splitlines()
+    assert record["outcome"] == "skipped"
     assert "Could not set lock on file" in record["error"], record["error"]
-    assert "Could not set lock on file" in stderr
+    assert "Could not set lock on file" in stderr and "the next run loads them" in stderr
 
     env = {
         **postgres_env,

@@ -21,23 +21,23 @@ new_readings as (
 
 ),
 
-readings as (
-
-    select * from new_readings
-    where
-        recorded_at is not null
-
-),
-
 ranked as (
+
+    {#- Every reading counts, an unparseable recording time too (flagged has_missing_fields in
+        int_readings_flagged): a plant whose times are all unreadable is still a plant, so the
+        marts that refer to dim_plants keep their relationships and one bad plant cannot stop
+        plant_status for the others. Readings with a known time rank first. -#}
 
     select
         readings.*,
         row_number() over (
             partition by readings.plant_id
-            order by readings.recorded_at desc, readings.fetched_at desc, readings.reading_id desc
+            order by
+                readings.recorded_at desc nulls last,
+                readings.fetched_at desc,
+                readings.reading_id desc
         ) as recency_rank
-    from readings
+    from new_readings as readings
 
 ),
 
@@ -48,7 +48,7 @@ seen as (
         min(recorded_at) as first_seen_at,
         max(recorded_at) as last_seen_at,
         max(fetched_at) as last_fetched_at
-    from readings
+    from new_readings
     group by plant_id
 
 ),
