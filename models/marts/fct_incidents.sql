@@ -13,9 +13,7 @@
     config(
         materialized='incremental',
         unique_key='incident_id',
-        incremental_strategy='delete+insert',
         full_refresh=false,
-        on_schema_change='append_new_columns',
     )
 }}
 

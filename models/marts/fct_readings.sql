@@ -7,8 +7,6 @@
     config(
         materialized='incremental',
         unique_key='reading_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
     )
 }}
 
