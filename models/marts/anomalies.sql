@@ -1,6 +1,7 @@
-{#- The incidents of plants under the name the first reports used: a view over fct_incidents
-    (anomaly_id is its stable incident_id). New readers use fct_incidents. -#}
-{{ config(materialized='view') }}
+{#- The incidents of plants under the name the first reports used: a copy of fct_incidents'
+    rows (anomaly_id is its stable incident_id; a table, not a view: a DuckDB view names its
+    catalog, which a reader that attaches the file under another name cannot resolve). New readers
+    use fct_incidents. -#}
 
 with
 

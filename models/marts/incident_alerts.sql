@@ -3,7 +3,6 @@
     alert is held. Held (ongoing, but nothing new announced): no_reading while the plant is on
     loan or the whole feed is down (an open feed_down incident, told to the operator instead);
     not_watered while the plant is on loan or missing. The alerts only format and deliver. -#}
-{{ config(materialized='view') }}
 
 with
 
