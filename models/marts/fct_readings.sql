@@ -7,8 +7,7 @@
     config(
         materialized='incremental',
         unique_key='reading_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
+        post_hook=["{{ lnhm.backfill_statistics_flags(this) }}"],
     )
 }}
 
@@ -102,6 +101,10 @@ final as (
         is_stale,
         has_missing_fields,
         has_reading_issue or is_duplicate as is_flagged,
+        -- which readings and values enter statistics: the one rule (macros/counts_in_statistics.sql)
+        {{ lnhm.counts_in_statistics() }} as counts_in_statistics,
+        {{ lnhm.soil_moisture_counts_in_statistics() }} as soil_moisture_counts_in_statistics,
+        {{ lnhm.temperature_counts_in_statistics() }} as temperature_counts_in_statistics,
         recording_taken_original,
         api_shape
     from flagged

@@ -1,13 +1,14 @@
 {#- One row per plant known to the warehouse (ever read, or answering "on loan"): its latest reading and whether it needs attention. Times are relative to the
     newest fetch (int_warehouse_clock), not to the wall clock. Status, first match wins:
-    on_loan, missing, sensor_fault, critical (an open care-threshold incident), warning (an
-    open baseline deviation, or a flagged latest reading), ok. -#}
+    on_loan, missing, sensor_fault, critical (an open incident of a critical kind, seed
+    incident_kinds: the care thresholds), warning (any other open incident of the plant, or a
+    flagged latest reading), ok. -#}
 with
 
 readings as (
 
     select * from {{ ref('fct_readings') }}
-    where recorded_at is not null and not is_duplicate
+    where counts_in_statistics
 
 ),
 
@@ -23,9 +24,10 @@ attempts as (
 
 ),
 
-anomalies as (
+incidents as (
 
-    select * from {{ ref('anomalies') }}
+    select * from {{ ref('fct_incidents') }}
+    where plant_id is not null
 
 ),
 
@@ -119,7 +121,7 @@ trend as (
             latest_reading.last_watered_at is null
             or readings.recorded_at >= latest_reading.last_watered_at
         )
-        and not readings.is_moisture_out_of_range
+        and readings.soil_moisture_counts_in_statistics
     group by readings.plant_id
 
 ),
@@ -129,15 +131,11 @@ open_incidents as (
     select
         plant_id,
         cast(count(*) as bigint) as open_incidents,
-        cast(sum(
-            case
-                when kind in ('moisture_low', 'moisture_high', 'temperature_low', 'temperature_high')
-                    then 1
-                else 0
-            end
-        ) as bigint) as open_threshold_incidents,
+        -- severity comes from the seed incident_kinds (critical: the care thresholds)
+        cast(sum(case when severity = 'critical' then 1 else 0 end) as bigint)
+            as open_threshold_incidents,
         cast(sum(case when kind = 'sensor_faults' then 1 else 0 end) as bigint) as open_sensor_fault_incidents
-    from anomalies
+    from incidents
     where is_open
     group by plant_id
 
