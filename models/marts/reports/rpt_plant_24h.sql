@@ -1,0 +1,57 @@
+{#- Per plant, the 24 hours up to the warehouse clock (newest fetch, int_warehouse_clock):
+    readings, flagged readings and the spread of the values that count in statistics (the
+    rules of plant_daily_summary: duplicates, out-of-range moisture and implausible
+    temperatures are left out, and counted as flagged). The hot store always holds these hours
+    (the archive takes only whole days older than retention_hours). -#}
+with
+
+clock as (
+
+    select * from {{ ref('int_warehouse_clock') }}
+
+),
+
+window_readings as (
+
+    select readings.*
+    from {{ ref('fct_readings') }} as readings
+    cross join clock
+    where
+        readings.recorded_at > {{ lnhm.subtract_hours('clock.as_of_at', 24) }}
+        and readings.recorded_at <= clock.as_of_at
+
+),
+
+valid as (
+
+    select
+        plant_id,
+        is_flagged,
+        case
+            when not is_duplicate and not is_moisture_out_of_range then soil_moisture_pct
+        end as soil_moisture_pct,
+        case
+            when not is_duplicate and not is_temperature_implausible then temperature_c
+        end as temperature_c
+    from window_readings
+
+),
+
+final as (
+
+    select
+        plant_id,
+        count(*) as readings,
+        cast(sum(case when is_flagged then 1 else 0 end) as bigint) as flagged_readings,
+        min(soil_moisture_pct) as min_soil_moisture_pct,
+        avg(soil_moisture_pct) as avg_soil_moisture_pct,
+        max(soil_moisture_pct) as max_soil_moisture_pct,
+        min(temperature_c) as min_temperature_c,
+        avg(temperature_c) as avg_temperature_c,
+        max(temperature_c) as max_temperature_c
+    from valid
+    group by plant_id
+
+)
+
+select * from final

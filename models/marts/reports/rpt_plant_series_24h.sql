@@ -1,0 +1,42 @@
+{#- The 24-hour chart per plant: 5-minute buckets of the values that count in statistics,
+    up to the warehouse clock. -#}
+with
+
+clock as (
+
+    select * from {{ ref('int_warehouse_clock') }}
+
+),
+
+window_readings as (
+
+    select
+        readings.*,
+        {{ lnhm.add_minutes(
+            dbt.date_trunc('hour', 'readings.recorded_at'),
+            'cast(floor(extract(minute from readings.recorded_at) / 5) * 5 as integer)') }} as bucket_at
+    from {{ ref('fct_readings') }} as readings
+    cross join clock
+    where
+        readings.recorded_at > {{ lnhm.subtract_hours('clock.as_of_at', 24) }}
+        and readings.recorded_at <= clock.as_of_at
+
+),
+
+final as (
+
+    select
+        plant_id,
+        bucket_at,
+        avg(
+            case when not is_duplicate and not is_moisture_out_of_range then soil_moisture_pct end
+        ) as soil_moisture_pct,
+        avg(
+            case when not is_duplicate and not is_temperature_implausible then temperature_c end
+        ) as temperature_c
+    from window_readings
+    group by plant_id, bucket_at
+
+)
+
+select * from final
