@@ -102,6 +102,24 @@ final as (
         is_stale,
         has_missing_fields,
         has_reading_issue or is_duplicate as is_flagged,
+        -- the one rule for which values enter statistics (averages, ranges, baselines, trends,
+        -- incidents): a reading with a recording time that is not a duplicate, and of its
+        -- values those present and physically plausible
+        recorded_at is not null and not is_duplicate as counts_in_statistics,
+        coalesce(
+            recorded_at is not null
+            and not is_duplicate
+            and soil_moisture_pct is not null
+            and not is_moisture_out_of_range,
+            false
+        ) as soil_moisture_counts_in_statistics,
+        coalesce(
+            recorded_at is not null
+            and not is_duplicate
+            and temperature_c is not null
+            and not is_temperature_implausible,
+            false
+        ) as temperature_counts_in_statistics,
         recording_taken_original,
         api_shape
     from flagged

@@ -23,9 +23,10 @@ attempts as (
 
 ),
 
-anomalies as (
+incidents as (
 
-    select * from {{ ref('anomalies') }}
+    select * from {{ ref('fct_incidents') }}
+    where plant_id is not null
 
 ),
 
@@ -129,15 +130,11 @@ open_incidents as (
     select
         plant_id,
         cast(count(*) as bigint) as open_incidents,
-        cast(sum(
-            case
-                when kind in ('moisture_low', 'moisture_high', 'temperature_low', 'temperature_high')
-                    then 1
-                else 0
-            end
-        ) as bigint) as open_threshold_incidents,
+        -- severity comes from the seed incident_kinds (critical: the care thresholds)
+        cast(sum(case when severity = 'critical' then 1 else 0 end) as bigint)
+            as open_threshold_incidents,
         cast(sum(case when kind = 'sensor_faults' then 1 else 0 end) as bigint) as open_sensor_fault_incidents
-    from anomalies
+    from incidents
     where is_open
     group by plant_id
 

@@ -1,0 +1,215 @@
+{#- One row per reading (or fetch attempt) of the hot store that breaks an incident rule and
+    belongs to a run of breaches: the members of the reading-based incident episodes.
+    - moisture_low / moisture_high / temperature_low / temperature_high: a reading outside the
+      plant's care thresholds (seed care_thresholds: a default row plus per-plant rows);
+    - baseline_deviation: a temperature beyond the plant's 7-day baseline of the previous day
+      by more than baseline_deviation_stddevs standard deviations;
+    - sensor_faults: a "plant sensor fault" answer.
+    A run (episode) is a maximal series of consecutive breaching observations of one plant and
+    kind; episode_started_at names it. next_observed_at is the first later observation of the
+    same series, breaching or not (the one that ends the episode when it does not breach). -#}
+with
+
+readings as (
+
+    select * from {{ ref('fct_readings') }}
+    where recorded_at is not null and not is_duplicate
+
+),
+
+thresholds as (
+
+    select * from {{ ref('care_thresholds') }}
+
+),
+
+baselines as (
+
+    select * from {{ ref('plant_baselines') }}
+
+),
+
+attempts as (
+
+    select * from {{ ref('int_fetch_attempts') }}
+
+),
+
+reading_plants as (
+
+    select distinct plant_id from readings
+
+),
+
+default_thresholds as (
+
+    select * from thresholds
+    where plant_id is null
+
+),
+
+plant_thresholds as (
+
+    select
+        plants.plant_id,
+        coalesce(own.soil_moisture_pct_min, dflt.soil_moisture_pct_min) as soil_moisture_pct_min,
+        coalesce(own.soil_moisture_pct_max, dflt.soil_moisture_pct_max) as soil_moisture_pct_max,
+        coalesce(own.temperature_c_min, dflt.temperature_c_min) as temperature_c_min,
+        coalesce(own.temperature_c_max, dflt.temperature_c_max) as temperature_c_max
+    from reading_plants as plants
+    left join thresholds as own on plants.plant_id = own.plant_id
+    cross join default_thresholds as dflt
+
+),
+
+evaluated as (
+
+    select
+        readings.plant_id,
+        readings.recorded_at,
+        readings.soil_moisture_pct,
+        readings.temperature_c,
+        readings.soil_moisture_counts_in_statistics,
+        readings.temperature_counts_in_statistics,
+        plant_thresholds.soil_moisture_pct_min,
+        plant_thresholds.soil_moisture_pct_max,
+        plant_thresholds.temperature_c_min,
+        plant_thresholds.temperature_c_max,
+        baselines.temperature_c_mean_7d,
+        baselines.temperature_c_stddev_7d,
+        baselines.temperature_c_readings_7d
+    from readings
+    inner join plant_thresholds on readings.plant_id = plant_thresholds.plant_id
+    left join baselines
+        on
+            readings.plant_id = baselines.plant_id
+            and baselines.day = {{ lnhm.add_days('cast(readings.recorded_at as date)', -1) }}
+
+),
+
+checks as (
+
+    select
+        plant_id,
+        recorded_at as observed_at,
+        'moisture_low' as kind,
+        soil_moisture_pct as observed_value,
+        soil_moisture_pct_min as threshold,
+        soil_moisture_pct < soil_moisture_pct_min as is_breach
+    from evaluated
+    where soil_moisture_pct is not null
+
+    union all
+
+    select
+        plant_id,
+        recorded_at as observed_at,
+        'moisture_high' as kind,
+        soil_moisture_pct as observed_value,
+        soil_moisture_pct_max as threshold,
+        soil_moisture_pct > soil_moisture_pct_max as is_breach
+    from evaluated
+    where soil_moisture_pct is not null
+
+    union all
+
+    select
+        plant_id,
+        recorded_at as observed_at,
+        'temperature_low' as kind,
+        temperature_c as observed_value,
+        temperature_c_min as threshold,
+        temperature_c < temperature_c_min as is_breach
+    from evaluated
+    where temperature_counts_in_statistics
+
+    union all
+
+    select
+        plant_id,
+        recorded_at as observed_at,
+        'temperature_high' as kind,
+        temperature_c as observed_value,
+        temperature_c_max as threshold,
+        temperature_c > temperature_c_max as is_breach
+    from evaluated
+    where temperature_counts_in_statistics
+
+    union all
+
+    -- the threshold is the edge of the baseline band on the side the temperature lies
+    select
+        plant_id,
+        recorded_at as observed_at,
+        'baseline_deviation' as kind,
+        temperature_c as observed_value,
+        case
+            when temperature_c >= temperature_c_mean_7d
+                then temperature_c_mean_7d
+                    + {{ var('baseline_deviation_stddevs') }} * temperature_c_stddev_7d
+            else
+                temperature_c_mean_7d
+                - {{ var('baseline_deviation_stddevs') }} * temperature_c_stddev_7d
+        end as threshold,
+        abs(temperature_c - temperature_c_mean_7d)
+        > {{ var('baseline_deviation_stddevs') }} * temperature_c_stddev_7d as is_breach
+    from evaluated
+    where
+        temperature_counts_in_statistics
+        and temperature_c_stddev_7d > 0
+        and temperature_c_readings_7d >= {{ var('baseline_min_readings') }}
+
+    union all
+
+    select
+        plant_id,
+        fetched_at as observed_at,
+        'sensor_faults' as kind,
+        cast(null as double precision) as observed_value,
+        cast({{ var('sensor_fault_min_consecutive') }} as double precision) as threshold,
+        outcome = 'sensor_fault' as is_breach
+    from attempts
+
+),
+
+islands as (
+
+    select
+        checks.*,
+        row_number() over (partition by plant_id, kind order by observed_at)
+        - row_number() over (
+            partition by plant_id, kind, is_breach order by observed_at
+        ) as island,
+        lead(observed_at) over (partition by plant_id, kind order by observed_at)
+            as next_observed_at,
+        min(observed_at) over (partition by plant_id, kind) as first_observed_at
+    from checks
+
+),
+
+breaches as (
+
+    select
+        islands.*,
+        min(observed_at) over (partition by plant_id, kind, island) as episode_started_at
+    from islands
+    where is_breach
+
+),
+
+final as (
+
+    select
+        plant_id,
+        kind,
+        episode_started_at,
+        observed_at,
+        cast(observed_value as double precision) as observed_value,
+        cast(threshold as double precision) as threshold,
+        next_observed_at,
+        episode_started_at = first_observed_at as is_at_hot_start
+    from breaches
+
+)
+
+select * from final

@@ -1,0 +1,248 @@
+{#- Every incident episode the hot store (and the long-lived fct_waterings) shows now, one row
+    per plant, kind and start, before fct_incidents matches it with the incidents it already
+    holds. An episode whose first observation was pruned by the archive starts here at the
+    oldest observation still held (is_at_hot_start), so fct_incidents keeps its own start.
+    Kinds (seed incident_kinds):
+    - the reading-based kinds of int_incident_breaches (readings = breaching observations;
+      min_readings: how many make an incident, anomaly_min_consecutive_readings or
+      sensor_fault_min_consecutive);
+    - no_reading: no reading for more than missing_after_minutes (starts at the last reading);
+    - not_watered: no watering for more than not_watered_after_hours (starts that many hours
+      after the last watering, ends at the next one);
+    - feed_down: no reading from any plant for more than missing_after_minutes (plant_id null).
+    ended_at is null while the episode is open at the warehouse clock (the newest fetch). -#}
+with
+
+breaches as (
+
+    select * from {{ ref('int_incident_breaches') }}
+
+),
+
+readings as (
+
+    select * from {{ ref('fct_readings') }}
+    where recorded_at is not null and not is_duplicate
+
+),
+
+waterings as (
+
+    select * from {{ ref('fct_waterings') }}
+
+),
+
+clock as (
+
+    select * from {{ ref('int_warehouse_clock') }}
+
+),
+
+ranked_breaches as (
+
+    select
+        breaches.*,
+        row_number() over (
+            partition by plant_id, kind, episode_started_at
+            order by abs(observed_value - threshold) desc, observed_at asc
+        ) as severity_rank,
+        row_number() over (
+            partition by plant_id, kind, episode_started_at order by observed_at desc
+        ) as recency_rank
+    from breaches
+
+),
+
+breach_episodes as (
+
+    select
+        plant_id,
+        kind,
+        episode_started_at as started_at,
+        max(observed_at) as last_seen_at,
+        cast(count(*) as bigint) as readings,
+        max(case when is_at_hot_start then 1 else 0 end) = 1 as is_at_hot_start
+    from breaches
+    group by plant_id, kind, episode_started_at
+
+),
+
+reading_episodes as (
+
+    select
+        breach_episodes.plant_id,
+        breach_episodes.kind,
+        breach_episodes.started_at,
+        last_row.next_observed_at as ended_at,
+        breach_episodes.last_seen_at,
+        case
+            when breach_episodes.kind = 'sensor_faults'
+                then cast(breach_episodes.readings as double precision)
+            else worst_row.observed_value
+        end as worst_value,
+        worst_row.threshold,
+        breach_episodes.readings,
+        case
+            when breach_episodes.kind = 'sensor_faults'
+                then {{ var('sensor_fault_min_consecutive') }}
+            else {{ var('anomaly_min_consecutive_readings') }}
+        end as min_readings,
+        breach_episodes.is_at_hot_start
+    from breach_episodes
+    inner join ranked_breaches as worst_row
+        on
+            breach_episodes.plant_id = worst_row.plant_id
+            and breach_episodes.kind = worst_row.kind
+            and breach_episodes.started_at = worst_row.episode_started_at
+            and worst_row.severity_rank = 1
+    inner join ranked_breaches as last_row
+        on
+            breach_episodes.plant_id = last_row.plant_id
+            and breach_episodes.kind = last_row.kind
+            and breach_episodes.started_at = last_row.episode_started_at
+            and last_row.recency_rank = 1
+
+),
+
+reading_gaps as (
+
+    select
+        plant_id,
+        recorded_at,
+        lead(recorded_at) over (partition by plant_id order by recorded_at) as next_recorded_at,
+        min(recorded_at) over (partition by plant_id) as first_recorded_at
+    from readings
+
+),
+
+no_reading_episodes as (
+
+    select
+        reading_gaps.plant_id,
+        'no_reading' as kind,
+        reading_gaps.recorded_at as started_at,
+        reading_gaps.next_recorded_at as ended_at,
+        coalesce(reading_gaps.next_recorded_at, clock.as_of_at) as last_seen_at,
+        {{ lnhm.minutes_between(
+            'reading_gaps.recorded_at',
+            'coalesce(reading_gaps.next_recorded_at, clock.as_of_at)') }} as worst_value,
+        cast({{ var('missing_after_minutes') }} as double precision) as threshold,
+        cast(0 as bigint) as readings,
+        0 as min_readings,
+        false as is_at_hot_start
+    from reading_gaps
+    cross join clock
+    where
+        {{ lnhm.minutes_between(
+            'reading_gaps.recorded_at',
+            'coalesce(reading_gaps.next_recorded_at, clock.as_of_at)') }}
+        > {{ var('missing_after_minutes') }}
+
+),
+
+watering_gaps as (
+
+    select
+        plant_id,
+        watered_at,
+        lead(watered_at) over (partition by plant_id order by watered_at) as next_watered_at
+    from waterings
+
+),
+
+not_watered_episodes as (
+
+    select
+        watering_gaps.plant_id,
+        'not_watered' as kind,
+        {{ lnhm.add_minutes('watering_gaps.watered_at', var('not_watered_after_hours') ~ ' * 60') }}
+            as started_at,
+        watering_gaps.next_watered_at as ended_at,
+        coalesce(watering_gaps.next_watered_at, clock.as_of_at) as last_seen_at,
+        {{ lnhm.minutes_between(
+            'watering_gaps.watered_at',
+            'coalesce(watering_gaps.next_watered_at, clock.as_of_at)') }} / 60.0 as worst_value,
+        cast({{ var('not_watered_after_hours') }} as double precision) as threshold,
+        cast(0 as bigint) as readings,
+        0 as min_readings,
+        false as is_at_hot_start
+    from watering_gaps
+    cross join clock
+    where
+        {{ lnhm.minutes_between(
+            'watering_gaps.watered_at',
+            'coalesce(watering_gaps.next_watered_at, clock.as_of_at)') }}
+        > {{ var('not_watered_after_hours') }} * 60
+
+),
+
+feed_times as (
+
+    select distinct recorded_at from readings
+
+),
+
+feed_gaps as (
+
+    select
+        recorded_at,
+        lead(recorded_at) over (order by recorded_at) as next_recorded_at
+    from feed_times
+
+),
+
+feed_down_episodes as (
+
+    select
+        cast(null as bigint) as plant_id,
+        'feed_down' as kind,
+        feed_gaps.recorded_at as started_at,
+        feed_gaps.next_recorded_at as ended_at,
+        coalesce(feed_gaps.next_recorded_at, clock.as_of_at) as last_seen_at,
+        {{ lnhm.minutes_between(
+            'feed_gaps.recorded_at',
+            'coalesce(feed_gaps.next_recorded_at, clock.as_of_at)') }} as worst_value,
+        cast({{ var('missing_after_minutes') }} as double precision) as threshold,
+        cast(0 as bigint) as readings,
+        0 as min_readings,
+        false as is_at_hot_start
+    from feed_gaps
+    cross join clock
+    where
+        {{ lnhm.minutes_between(
+            'feed_gaps.recorded_at',
+            'coalesce(feed_gaps.next_recorded_at, clock.as_of_at)') }}
+        > {{ var('missing_after_minutes') }}
+
+),
+
+episodes as (
+
+    select * from reading_episodes
+    union all
+    select * from no_reading_episodes
+    union all
+    select * from not_watered_episodes
+    union all
+    select * from feed_down_episodes
+
+),
+
+final as (
+
+    select
+        cast(plant_id as bigint) as plant_id,
+        cast(kind as {{ dbt.type_string() }}) as kind,
+        started_at,
+        ended_at,
+        last_seen_at,
+        cast(worst_value as double precision) as worst_value,
+        cast(threshold as double precision) as threshold,
+        cast(readings as bigint) as readings,
+        cast(min_readings as bigint) as min_readings,
+        is_at_hot_start
+    from episodes
+
+)
+
+select * from final
