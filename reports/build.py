@@ -42,15 +42,6 @@ STATUS = {
     "on_loan": ("⇄", "On loan"),
     "sensor_fault": ("⚡", "Sensor fault"),
 }
-KINDS = {
-    "moisture_low": "Moisture too low",
-    "moisture_high": "Moisture too high",
-    "temperature_low": "Temperature too low",
-    "temperature_high": "Temperature too high",
-    "baseline_deviation": "Far from its baseline",
-    "no_reading": "No reading",
-    "sensor_faults": "Repeated sensor faults",
-}
 
 
 # The report marts (models/marts/reports/) the pages read, under the names the pages use. Each is
@@ -68,6 +59,7 @@ MARTS = {
     "incidents": "rpt_incidents",
     "botanists": "rpt_botanists",
     "data_quality_daily": "rpt_data_quality_daily",
+    "failure_kinds": "dim_failure_kinds",  # labels of failed requests (seed failure_kinds)
 }
 
 
@@ -209,7 +201,6 @@ def make_env(email: str, generated_at: datetime) -> Environment:
     env.filters["hours"] = _fmt_hours
     env.filters["safe_url"] = _safe_url
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
-    env.globals["kind_label"] = lambda kind: KINDS.get(kind, str(kind).replace("_", " "))
 
     def problem_link(subject: str) -> str:
         stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -256,6 +247,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     botanists = rows(con, "botanists", "botanist_name, botanist_id")
     archive_days = rows(con, "manifest_days", "day desc")
     quality = rows(con, "data_quality_daily", "day desc")
+    failure_kinds = rows(con, "failure_kinds", "code")
     con.close()
     say(f"marts read: {len(overview)} plants, {len(botanists)} botanists, {len(quality)} days")
     generated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -377,6 +369,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "quality.html",
         subject="the data quality page",
         days=quality,
+        fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
         **common,
     )
     say(f"wrote {len(botanists)} botanist pages, archive and data quality")

@@ -7,6 +7,8 @@ The numbers themselves are checked against raw rows and Parquet in tests/test_re
 from __future__ import annotations
 
 import base64
+import csv
+import html
 import json
 import os
 import re
@@ -252,6 +254,26 @@ def test_archive_page_lists_manifest_days_with_friendly_labels(demo, chromium):
             r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{2} [A-Z][a-z]{2} \d{4}$", entry["label"]
         )
         assert entry["label"] in row.text
+
+
+def seed(name: str) -> dict[str, str]:
+    with (ROOT / "seeds" / f"{name}.csv").open(newline="", encoding="utf-8") as f:
+        return {row["code"]: row["label"] for row in csv.DictReader(f)}
+
+
+def test_incident_and_failure_kinds_are_named_as_the_seeds_name_them(demo):
+    """One vocabulary: the labels people read on the site are the seeds' (as in the e-mails)."""
+    kinds = seed("incident_kinds")
+    shown = set()
+    for page in [demo["site"] / "index.html", *sorted((demo["site"] / "plants").glob("*.html"))]:
+        for code, label in re.findall(r'data-kind="([a-z_]+)">([^<]*)', page.read_text()):
+            assert html.unescape(label).strip() == kinds[code], (page, code)
+            shown.add(code)
+    assert shown  # the chain (ending 12:30, plants dry) has incidents
+    failures = seed("failure_kinds")
+    quality = html.unescape((demo["site"] / "data-quality.html").read_text())
+    for label in failures.values():
+        assert f'<th class="n">{label}</th>' in quality, label
 
 
 def test_site_builds_before_anything_is_archived(tmp_path):

@@ -1,7 +1,6 @@
 {#- Per plant, the 24 hours up to the warehouse clock (newest fetch, int_warehouse_clock):
-    readings, flagged readings and the spread of the values that count in statistics (the
-    rules of plant_daily_summary: duplicates, out-of-range moisture and implausible
-    temperatures are left out, and counted as flagged). The hot store always holds these hours
+    readings, flagged readings and the spread of the values that count in statistics
+    (fct_readings' soil_moisture_ / temperature_counts_in_statistics, the one rule). The hot store always holds these hours
     (the archive takes only whole days older than retention_hours). -#}
 with
 
@@ -27,12 +26,8 @@ valid as (
     select
         plant_id,
         is_flagged,
-        case
-            when not is_duplicate and not is_moisture_out_of_range then soil_moisture_pct
-        end as soil_moisture_pct,
-        case
-            when not is_duplicate and not is_temperature_implausible then temperature_c
-        end as temperature_c
+        case when soil_moisture_counts_in_statistics then soil_moisture_pct end as soil_moisture_pct,
+        case when temperature_counts_in_statistics then temperature_c end as temperature_c
     from window_readings
 
 ),

@@ -28,12 +28,8 @@ final as (
     select
         plant_id,
         bucket_at,
-        avg(
-            case when not is_duplicate and not is_moisture_out_of_range then soil_moisture_pct end
-        ) as soil_moisture_pct,
-        avg(
-            case when not is_duplicate and not is_temperature_implausible then temperature_c end
-        ) as temperature_c
+        avg(case when soil_moisture_counts_in_statistics then soil_moisture_pct end) as soil_moisture_pct,
+        avg(case when temperature_counts_in_statistics then temperature_c end) as temperature_c
     from window_readings
     group by plant_id, bucket_at
 
