@@ -276,6 +276,27 @@ def test_incident_and_failure_kinds_are_named_as_the_seeds_name_them(demo):
         assert f'<th class="n">{label}</th>' in quality, label
 
 
+def test_incidents_of_archived_days_are_on_the_plant_pages(demo):
+    """fct_incidents is long-lived: an incident that began on a day now archived keeps its row
+    (and id), and the plant page still lists it."""
+    chain = demo["chain"]
+    archived = sorted(chain.manifest()["days"])
+    con = duckdb.connect(str(chain.duckdb_path), read_only=True)
+    old = con.execute(
+        """
+        select plant_id, incident_id, kind from marts.fct_incidents
+        where plant_id is not null and cast(started_at as date) <= cast(? as date)
+        """,
+        [archived[-1]],
+    ).fetchall()
+    hot_from = con.execute("select min(recorded_at) from marts.fct_readings").fetchone()[0]
+    con.close()
+    assert old and hot_from.date().isoformat() > archived[-1]
+    for pid, incident_id, kind in old:
+        page = (demo["site"] / f"plants/{pid}.html").read_text()
+        assert f'data-incident-id="{incident_id}"' in page, (pid, kind)
+
+
 def test_site_builds_before_anything_is_archived(tmp_path):
     chain = build_chain(tmp_path, plants=3, hours=6, archive=False)
     assert not (chain.archive / "manifest.json").exists()
