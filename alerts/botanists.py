@@ -1,10 +1,11 @@
 """Botanist alerts: one message per incident, a recovery when it ends, and a daily digest.
 
-Incidents come from the marts: every open row of ``marts.anomalies`` (moisture or temperature
-out of range, far from baseline, no reading, repeated sensor faults) and every plant of
-``marts.plant_status`` not watered for more than ``LNHM_ALERT_WATERING_HOURS``. Each goes to
-the plant's botanist; when the botanist's address is missing or invalid it goes to the
-operator instead, saying so.
+Every rule is in dbt: incidents are the open rows of ``marts.incident_alerts`` (fct_incidents
+with the seed incident_kinds' words and whether the alert is held), recoveries are looked up in
+``marts.fct_incidents`` by ``incident_id``. This module only routes, formats and delivers. Each
+plant incident goes to the plant's botanist; when the botanist's address is missing or invalid
+it goes to the operator instead, saying so. Incidents of the operator's kinds (feed_down) go to
+``LNHM_OPERATOR_EMAIL``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from alerts.dispatch import Incident, Outgoing, deliver, plan
-from alerts.messages import one_line, problem_label, render
+from alerts.messages import one_line, render
 from alerts.store import Store, session
 from lnhm.locking import writer_lock
 from lnhm.settings import AlertConfig, Settings
@@ -25,10 +26,18 @@ STATUS_SQL = (
     " last_watered_at, hours_since_watered, is_missing, is_on_loan, is_sensor_faulting, status"
     " from marts.plant_status order by plant_id"
 )
-ANOMALY_SQL = (
-    "select anomaly_id, plant_id, kind, started_at, ended_at, is_open, worst_value, readings"
-    " from marts.anomalies order by plant_id, started_at"
+ALERTS_SQL = (
+    "select incident_id, plant_id, kind, label, audience, started_at, worst_value, threshold,"
+    " readings, is_held from marts.incident_alerts order by plant_id, kind, started_at"
 )
+KINDS_SQL = (
+    "select code, label, severity, audience, advice, worst_value_label, worst_value_unit,"
+    " worst_value_digits from marts.dim_incident_kinds"
+)
+INCIDENT_COLUMNS = (
+    "incident_id, plant_id, kind, started_at, ended_at, is_open, worst_value, threshold, readings"
+)
+MARTS = ("plant_status", "incident_alerts", "fct_incidents", "dim_incident_kinds")
 EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -42,22 +51,34 @@ def hot_store_missing(settings: Settings) -> bool:
 
 
 def marts_ready(store: Store) -> bool:
-    return store.has_table("marts", "plant_status") and store.has_table("marts", "anomalies")
+    return all(store.has_table("marts", name) for name in MARTS)
+
+
+NOT_BUILT = "marts." + " / marts.".join(MARTS) + " not built yet"
 
 
 class Marts:
     """What the alerts read from the marts, loaded once per run."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, announced_ids: list[str] = ()):
         self.statuses = {row["plant_id"]: row for row in store.rows(STATUS_SQL)}
-        self.anomalies = store.rows(ANOMALY_SQL)
+        self.alerts = store.rows(ALERTS_SQL)
+        self.kinds = {row["code"]: row for row in store.rows(KINDS_SQL)}
+        self.incidents: dict[str, dict] = {}
+        ids = sorted(set(announced_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            for row in store.rows(
+                f"select {INCIDENT_COLUMNS} from marts.fct_incidents"
+                f" where incident_id in ({marks})",
+                chunk,
+            ):
+                self.incidents[row["incident_id"]] = row
         self.valid_email: dict = {}
         if store.has_table("marts", "dim_botanists"):
             for row in store.rows("select botanist_id, is_email_valid from marts.dim_botanists"):
                 self.valid_email[row["botanist_id"]] = row["is_email_valid"]
-
-    def anomaly(self, anomaly_id: str) -> dict | None:
-        return next((a for a in self.anomalies if str(a["anomaly_id"]) == anomaly_id), None)
 
     def botanist_address(self, status: dict | None) -> str | None:
         """The botanist's address if it is usable, else None."""
@@ -68,11 +89,6 @@ class Marts:
         if flagged is False or not EMAIL_RE.match(email):
             return None
         return email
-
-    def feed_down(self) -> bool:
-        """Every plant that is not on loan is missing: our feed is down, not the plants."""
-        watched = [s for s in self.statuses.values() if not s.get("is_on_loan")]
-        return bool(watched) and all(s.get("is_missing") for s in watched)
 
 
 def _route(settings: Settings, marts: Marts, plant_id) -> tuple[str, str | None]:
@@ -88,64 +104,39 @@ def _route(settings: Settings, marts: Marts, plant_id) -> tuple[str, str | None]
     return settings.operator_email, f"{name}'s e-mail address ({shown}) is not usable"
 
 
-def current_incidents(settings: Settings, cfg: AlertConfig, marts: Marts) -> list[Incident]:
-    feed_down = marts.feed_down()
+def current_incidents(settings: Settings, marts: Marts) -> list[Incident]:
+    """Every open incident of marts.incident_alerts, addressed."""
     incidents: list[Incident] = []
-    for anomaly in marts.anomalies:
-        if not anomaly["is_open"]:
-            continue
-        plant_id = anomaly["plant_id"]
+    for row in marts.alerts:
+        plant_id = row["plant_id"]
         status = marts.statuses.get(plant_id) or {}
-        recipient, rerouted = _route(settings, marts, plant_id)
-        hold = anomaly["kind"] == "no_reading" and (feed_down or bool(status.get("is_on_loan")))
+        if row["audience"] == "operator":
+            recipient, rerouted = settings.operator_email, None
+        else:
+            recipient, rerouted = _route(settings, marts, plant_id)
+        key = f"incident:{row['incident_id']}"
         incidents.append(
             Incident(
-                alert_key=f"anomaly:{anomaly['anomaly_id']}",
-                match_key=f"plant:{plant_id}:{anomaly['kind']}",
-                audience="botanist",
+                alert_key=key,
+                match_key=key,
+                audience="botanist",  # this job's messages (the ops job keeps "operator")
                 recipient=recipient,
-                hold=hold,
+                hold=bool(row["is_held"]),
                 details={
                     "plant_id": plant_id,
                     "plant_name": status.get("plant_name"),
-                    "kind": anomaly["kind"],
-                    "anomaly_id": str(anomaly["anomaly_id"]),
-                    "started_at": anomaly["started_at"],
-                    "worst_value": anomaly["worst_value"],
-                    "readings": anomaly["readings"],
+                    "kind": row["kind"],
+                    "incident_id": str(row["incident_id"]),
+                    "audience": row["audience"],
+                    "started_at": row["started_at"],
+                    "worst_value": row["worst_value"],
+                    "threshold": row["threshold"],
+                    "readings": row["readings"],
+                    "last_watered_at": status.get("last_watered_at"),
                     "rerouted": rerouted,
                 },
             )
         )
-    for plant_id, status in marts.statuses.items():
-        hours = status.get("hours_since_watered")
-        if hours is None or hours <= cfg.watering_hours:
-            continue
-        if status.get("is_on_loan") or status.get("is_missing"):
-            continue
-        watered = status.get("last_watered_at")
-        since = watered + timedelta(hours=cfg.watering_hours) if watered else None
-        recipient, rerouted = _route(settings, marts, plant_id)
-        incidents.append(
-            Incident(
-                alert_key=f"not_watered:{plant_id}:{watered:%Y%m%dT%H%M%S}"
-                if watered
-                else f"not_watered:{plant_id}:never",
-                match_key=f"plant:{plant_id}:not_watered",
-                audience="botanist",
-                recipient=recipient,
-                details={
-                    "plant_id": plant_id,
-                    "plant_name": status.get("plant_name"),
-                    "kind": "not_watered",
-                    "started_at": since,
-                    "worst_value": hours,
-                    "last_watered_at": watered,
-                    "rerouted": rerouted,
-                },
-            )
-        )
-    incidents.sort(key=lambda i: (i.details["plant_id"] or 0, i.details["kind"]))
     return incidents
 
 
@@ -154,29 +145,80 @@ def _plant_title(details: dict) -> str:
     return f"{name} (plant {details.get('plant_id')})"
 
 
-def problem_message(
-    settings: Settings, cfg: AlertConfig, marts: Marts, incident: Incident
-) -> Outgoing:
-    d = incident.details
-    status = marts.statuses.get(d["plant_id"])
-    subject = f"[LNHM] {problem_label(d['kind'])}: {_plant_title(d)}"
-    context = {
-        "message_kind": "problem",
-        "incident": d,
-        "status": status,
-        "botanist_name": (status or {}).get("botanist_name"),
-        "ended_at": None,
-        "watering_hours": cfg.watering_hours,
-    }
+def _label(marts: Marts, kind: str) -> str:
+    row = marts.kinds.get(kind)
+    return row["label"] if row else kind
+
+
+def _operator_message(
+    settings: Settings,
+    marts: Marts,
+    d: dict,
+    message_kind: str,
+    to: str,
+    alert_key: str,
+    ended_at: datetime | None = None,
+) -> tuple[str, object]:
+    """An incident of the operator's kinds (feed_down), in the operator's template."""
+    kind = marts.kinds.get(d["kind"]) or {}
+    title = _label(marts, d["kind"])
+    if message_kind == "problem":
+        subject = f"[LNHM ops] {title}"
+        context = {
+            "message_kind": "problem",
+            "title": title,
+            "summary": f"Since {d['started_at']:%a %d %b %Y %H:%M UTC}.",
+            "action": kind.get("advice", ""),
+            "facts": [("Incident", d["incident_id"])],
+        }
+    else:
+        subject = f"[LNHM ops] Resolved: {title}"
+        context = {
+            "message_kind": "recovery",
+            "title": title,
+            "summary": "The incident has ended.",
+            "announced_at": d["started_at"],
+            "resolved_at": ended_at,
+        }
+    context["kinds"] = marts.kinds
     message = render(
         settings,
-        "plant_alert",
+        "ops_alert",
         context,
         subject=subject,
-        to=incident.recipient,
-        alert_key=incident.alert_key,
-        message_kind="problem",
+        to=to,
+        alert_key=alert_key,
+        message_kind=message_kind,
     )
+    return subject, message
+
+
+def problem_message(settings: Settings, marts: Marts, incident: Incident) -> Outgoing:
+    d = incident.details
+    if d.get("audience") == "operator":
+        _subject, message = _operator_message(
+            settings, marts, d, "problem", incident.recipient, incident.alert_key
+        )
+    else:
+        status = marts.statuses.get(d["plant_id"])
+        subject = f"[LNHM] {_label(marts, d['kind'])}: {_plant_title(d)}"
+        context = {
+            "message_kind": "problem",
+            "incident": d,
+            "status": status,
+            "botanist_name": (status or {}).get("botanist_name"),
+            "ended_at": None,
+            "kinds": marts.kinds,
+        }
+        message = render(
+            settings,
+            "plant_alert",
+            context,
+            subject=subject,
+            to=incident.recipient,
+            alert_key=incident.alert_key,
+            message_kind="problem",
+        )
     return Outgoing(
         incident.alert_key,
         "problem",
@@ -188,28 +230,40 @@ def problem_message(
     )
 
 
-def recovery_message(settings: Settings, cfg: AlertConfig, marts: Marts, row: dict) -> Outgoing:
+def recovery_message(settings: Settings, marts: Marts, row: dict) -> Outgoing:
     d = dict(row["details"])
-    status = marts.statuses.get(d.get("plant_id"))
     ended_at = None
-    if d.get("anomaly_id"):
-        anomaly = marts.anomaly(d["anomaly_id"])
-        if anomaly:
-            ended_at = anomaly["ended_at"]
-            d["worst_value"] = anomaly["worst_value"]
-            d["readings"] = anomaly["readings"]
+    incident = marts.incidents.get(str(d.get("incident_id")))
+    if incident:
+        ended_at = incident["ended_at"]
+        d["worst_value"] = incident["worst_value"]
+        d["readings"] = incident["readings"]
+    if d.get("audience") == "operator":
+        _subject, message = _operator_message(
+            settings, marts, d, "recovery", row["recipient"], row["alert_key"], ended_at
+        )
+        return Outgoing(
+            row["alert_key"],
+            "recovery",
+            row["match_key"],
+            "botanist",
+            row["recipient"],
+            d,
+            message,
+        )
+    status = marts.statuses.get(d.get("plant_id"))
     recipient, rerouted = _route(settings, marts, d.get("plant_id"))
     if recipient == settings.operator_email and rerouted and row["recipient"]:
         recipient = row["recipient"]
     d["rerouted"] = rerouted if recipient == settings.operator_email else None
-    subject = f"[LNHM] Resolved: {problem_label(d.get('kind', ''))}: {_plant_title(d)}"
+    subject = f"[LNHM] Resolved: {_label(marts, d.get('kind', ''))}: {_plant_title(d)}"
     context = {
         "message_kind": "recovery",
         "incident": d,
         "status": status,
         "botanist_name": (status or {}).get("botanist_name"),
         "ended_at": ended_at,
-        "watering_hours": cfg.watering_hours,
+        "kinds": marts.kinds,
     }
     message = render(
         settings,
@@ -233,21 +287,22 @@ def run_alerts(settings: Settings, cfg: AlertConfig, counts: dict, dry_run: bool
     with writer_lock(settings, name="alerts.job", job="alerts"):
         with session(settings, job="alerts") as store:
             if not marts_ready(store):
-                counts["note"] = "marts.plant_status / marts.anomalies not built yet"
+                counts["note"] = NOT_BUILT
                 return
             store.ensure_alert_tables()
-            marts = Marts(store)
             open_rows = store.open_incidents("botanist")
             sent_problems = store.sent_keys("problem")
-        current = current_incidents(settings, cfg, marts)
+            announced = [str(r["details"].get("incident_id")) for r in open_rows]
+            marts = Marts(store, [i for i in announced if i != "None"])
+        current = current_incidents(settings, marts)
         new, ended = plan(current, open_rows, sent_problems)
         counts.update(
             plants=len(marts.statuses),
             open_incidents=len(current),
             held=sum(1 for i in current if i.hold),
         )
-        outgoing = [problem_message(settings, cfg, marts, i) for i in new]
-        outgoing += [recovery_message(settings, cfg, marts, row) for row in ended]
+        outgoing = [problem_message(settings, marts, i) for i in new]
+        outgoing += [recovery_message(settings, marts, row) for row in ended]
         deliver(settings, outgoing, counts, job="alerts", dry_run=dry_run)
 
 
@@ -267,12 +322,18 @@ def run_digest(
     with writer_lock(settings, name="alerts.job", job="alerts-digest"):
         with session(settings, job="alerts-digest") as store:
             if not marts_ready(store):
-                counts["note"] = "marts.plant_status / marts.anomalies not built yet"
+                counts["note"] = NOT_BUILT
                 return
             store.ensure_alert_tables()
             marts = Marts(store)
+            recent_rows = store.rows(
+                f"select {INCIDENT_COLUMNS} from marts.fct_incidents"
+                " where not is_open and plant_id is not null and ended_at >= %s"
+                " order by plant_id, started_at",
+                (since,),
+            )
             sent = store.sent_keys("digest")
-        incidents = current_incidents(settings, cfg, marts)
+        incidents = current_incidents(settings, marts)
         by_botanist: dict[str, list[dict]] = defaultdict(list)
         skipped = 0
         for status in marts.statuses.values():
@@ -295,13 +356,10 @@ def run_digest(
                 "open": [i.details for i in incidents if i.details["plant_id"] in ids],
                 "recent": [
                     dict(a, plant_name=marts.statuses[a["plant_id"]].get("plant_name"))
-                    for a in marts.anomalies
+                    for a in recent_rows
                     if a["plant_id"] in ids
-                    and not a["is_open"]
-                    and a["ended_at"] is not None
-                    and a["ended_at"] >= since
                 ],
-                "watering_hours": cfg.watering_hours,
+                "kinds": marts.kinds,
             }
             name = one_line(plants[0].get("botanist_name") or address, 60)
             subject = f"[LNHM] Daily plant digest for {name}: {now:%a %d %b %Y}"

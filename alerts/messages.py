@@ -19,63 +19,33 @@ from lnhm.settings import Settings
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-# kind -> (what is wrong, what the botanist can do)
-PROBLEMS: dict[str, tuple[str, str]] = {
-    "moisture_low": (
-        "Soil moisture too low",
-        "Please check the plant and water it if the soil is dry.",
-    ),
-    "moisture_high": (
-        "Soil moisture too high",
-        "Please check for over-watering or poor drainage.",
-    ),
-    "temperature_low": (
-        "Temperature too low",
-        "Please check the plant's position and the room's heating.",
-    ),
-    "temperature_high": (
-        "Temperature too high",
-        "Please check the plant's position, direct sun and ventilation.",
-    ),
-    "baseline_deviation": (
-        "Temperature far from this plant's usual values",
-        "Please check the plant and its sensor.",
-    ),
-    "no_reading": (
-        "No readings received",
-        "Please check that the plant's sensor is in place, connected and powered.",
-    ),
-    "sensor_faults": ("Repeated sensor faults", "Please check the plant's sensor."),
-    "not_watered": (
-        "Not watered when expected",
-        "Please water the plant, or check its watering log.",
-    ),
-}
-
-# kind -> (what marts.anomalies.worst_value means, its unit, decimals)
-WORST: dict[str, tuple[str, str, int]] = {
-    "moisture_low": ("Lowest soil moisture", "%", 1),
-    "moisture_high": ("Highest soil moisture", "%", 1),
-    "temperature_low": ("Lowest temperature", "°C", 1),
-    "temperature_high": ("Highest temperature", "°C", 1),
-    "baseline_deviation": ("Furthest temperature from baseline", "°C", 1),
-    "no_reading": ("Minutes without a reading", "min", 0),
-    "sensor_faults": ("Sensor faults in a row", "", 0),
-}
+# The words for each incident kind (label, advice, what the worst value is and its unit) are
+# not written here: they come from the seed incident_kinds through marts.dim_incident_kinds,
+# which the callers pass to the templates as ``kinds`` (code -> row).
 
 
-def worst_text(kind: str, value) -> str:
-    """``Lowest soil moisture: 6.5 %`` for an anomaly's worst value."""
-    label, unit, digits = WORST.get(kind, ("Worst value", "", 1))
-    return f"{label}: {fmt_num(value, unit, digits)}"
+def _kind(context, kind: str) -> dict:
+    return (context.get("kinds") or {}).get(kind) or {}
 
 
-def problem_label(kind: str) -> str:
-    return PROBLEMS.get(kind, (kind.replace("_", " ").capitalize(), ""))[0]
+@jinja2.pass_context
+def worst_text(context, kind: str, value) -> str:
+    """``Lowest soil moisture: 6.5 %`` for an incident's worst value."""
+    row = _kind(context, kind)
+    label = row.get("worst_value_label") or "Worst value"
+    digits = row.get("worst_value_digits")
+    digits = 1 if digits is None else int(digits)
+    return f"{label}: {fmt_num(value, row.get('worst_value_unit') or '', digits)}"
 
 
-def problem_advice(kind: str) -> str:
-    return PROBLEMS.get(kind, ("", "Please check the plant."))[1]
+@jinja2.pass_context
+def problem_label(context, kind: str) -> str:
+    return _kind(context, kind).get("label") or str(kind).replace("_", " ").capitalize()
+
+
+@jinja2.pass_context
+def problem_advice(context, kind: str) -> str:
+    return _kind(context, kind).get("advice") or "Please check the plant."
 
 
 def fmt_when(value: datetime | None) -> str:

@@ -75,6 +75,24 @@ def env_number(
     return value
 
 
+# The long-lived marts (plant_daily_summary, plant_baselines, data_quality, fct_incidents)
+# recompute from the hot store every day that may still grow, from date(newest fetch -
+# retention) on; the archive must not prune a day before they have seen it whole, so the
+# retention is at least one day. One setting for both: dbt reads LNHM_RETENTION_HOURS through
+# env_var in dbt_project.yml, the archive job through Settings.retention_hours.
+MIN_RETENTION_HOURS = 24
+
+
+def _retention_hours(env: dict) -> float:
+    hours = env_number(env, "LNHM_RETENTION_HOURS", 24, float)
+    if hours < MIN_RETENTION_HOURS:
+        raise ConfigError(
+            f"LNHM_RETENTION_HOURS: must be at least {MIN_RETENTION_HOURS} (the long-lived marts "
+            f"need whole days in the hot store), got {env['LNHM_RETENTION_HOURS'].strip()!r}"
+        )
+    return hours
+
+
 def _choice(env: dict, name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _text(env, name, default).lower()
     if value not in choices:
@@ -293,7 +311,7 @@ def from_env(env: dict | None = None) -> Settings:
         duckdb_path=_duckdb_file(env),
         archive_url=archive_url,
         reports_dir=_folder(_text(env, "LNHM_REPORTS_DIR", "build/reports"), "LNHM_REPORTS_DIR"),
-        retention_hours=env_number(env, "LNHM_RETENTION_HOURS", 24, float, 1),
+        retention_hours=_retention_hours(env),
         lock_timeout_s=env_number(env, "LNHM_LOCK_TIMEOUT", 30),
         http_timeout_s=env_number(env, "LNHM_HTTP_TIMEOUT", 5, float, 0.1),
         http_concurrency=env_number(

@@ -25,7 +25,7 @@ def test_open_incident_is_announced_once_to_its_botanist(hot, smtp):
         address="gertrude@lnhm.example",
     )
     started = utcnow().replace(second=0) - timedelta(minutes=42)
-    hot.add_anomaly("a-1", 1, "moisture_low", started, worst_value=6.5)
+    hot.add_incident("a-1", 1, "moisture_low", started, worst_value=6.5)
     env = {**hot.env, **smtp.env}
 
     first = run_job(env)
@@ -50,20 +50,22 @@ def test_open_incident_is_announced_once_to_its_botanist(hot, smtp):
         assert again.returncode == 0, again.stderr
         assert again.log["counts"]["sent"] == 0
     assert smtp.inbox.take() == []
-    assert [(r["alert_key"], r["message_kind"]) for r in hot.sent()] == [("anomaly:a-1", "problem")]
+    assert [(r["alert_key"], r["message_kind"]) for r in hot.sent()] == [
+        ("incident:a-1", "problem")
+    ]
 
 
 def test_recovery_is_sent_once_when_the_incident_ends(hot, smtp):
     hot.create_marts()
     hot.add_plant(1, "Venus flytrap")
     started = utcnow() - timedelta(hours=2)
-    hot.add_anomaly("a-1", 1, "temperature_high", started, worst_value=39.0)
+    hot.add_incident("a-1", 1, "temperature_high", started, worst_value=39.0)
     env = {**hot.env, **smtp.env}
     assert run_job(env).returncode == 0
     assert len(smtp.inbox.take()) == 1
 
     ended = utcnow().replace(second=0) - timedelta(minutes=5)
-    hot.end_anomaly("a-1", ended)
+    hot.end_incident("a-1", ended)
     result = run_job(env)
     assert result.returncode == 0, result.stderr
     assert result.log["counts"]["recoveries_sent"] == 1
@@ -81,7 +83,7 @@ def test_recovery_is_sent_once_when_the_incident_ends(hot, smtp):
 def test_incident_already_over_when_first_seen_sends_nothing(duck, smtp):
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")
-    duck.add_anomaly(
+    duck.add_incident(
         "a-1",
         1,
         "moisture_high",
@@ -93,60 +95,61 @@ def test_incident_already_over_when_first_seen_sends_nothing(duck, smtp):
     assert smtp.inbox.take() == []
 
 
-def test_same_condition_under_a_new_anomaly_id_is_not_announced_twice(duck, smtp):
-    duck.create_marts()
-    duck.add_plant(1, "Venus flytrap")
-    duck.add_anomaly("old-id", 1, "moisture_low", utcnow() - timedelta(hours=30), 4.0)
-    env = {**duck.env, **smtp.env}
-    assert run_job(env).returncode == 0
-    assert len(smtp.inbox.take()) == 1
-    # the archive pruned the incident's first readings: dbt now reports it with a new id
-    duck.sql("delete from marts.anomalies")
-    duck.add_anomaly("new-id", 1, "moisture_low", utcnow() - timedelta(hours=20), 4.0)
-    assert run_job(env).returncode == 0
-    assert smtp.inbox.take() == []
-    # and when it ends, one recovery
-    duck.end_anomaly("new-id", utcnow())
-    assert run_job(env).returncode == 0
-    [mail] = smtp.inbox.take()
-    assert mail.message["X-LNHM-Message-Kind"] == "recovery"
-
-
 def test_not_watered_when_expected_alerts_and_recovers(hot, smtp):
     hot.create_marts()
     hot.add_plant(3, "Bird of paradise", hours_since_watered=30.5)
-    hot.add_plant(4, "Cactus", hours_since_watered=25.0)  # under the 26 h default
+    hot.add_plant(4, "Cactus", hours_since_watered=25.0)
+    since = utcnow() - timedelta(hours=4.5)
+    hot.add_incident("nw-3", 3, "not_watered", since, 30.5, readings=0, threshold=26)
     env = {**hot.env, **smtp.env}
     assert run_job(env).returncode == 0
     [mail] = smtp.inbox.take()
     assert "Not watered when expected" in mail.subject
     assert "Bird of paradise" in mail.subject
-    assert "30.5 hours ago" in mail.text()
+    assert "30.5 hours ago; expected within 26 h" in mail.text()
 
     assert run_job(env).returncode == 0
     assert smtp.inbox.take() == []
 
-    hot.sql(
-        "update marts.plant_status set last_watered_at = %s, hours_since_watered = 0.2"
-        " where plant_id = 3",
-        (utcnow(),),
-    )
+    hot.end_incident("nw-3", utcnow())
     assert run_job(env).returncode == 0
     [mail] = smtp.inbox.take()
     assert mail.subject.startswith("[LNHM] Resolved: Not watered when expected")
 
 
-def test_watering_threshold_is_configurable(duck, smtp):
+def test_labels_come_from_the_incident_kinds_mart(duck, smtp):
     duck.create_marts()
-    duck.add_plant(4, "Cactus", hours_since_watered=25.0)
-    assert run_job({**duck.env, **smtp.env, "LNHM_ALERT_WATERING_HOURS": "24"}).returncode == 0
-    assert len(smtp.inbox.take()) == 1
+    duck.add_plant(4, "Cactus")
+    duck.sql(
+        "update marts.dim_incident_kinds set label = 'Bone dry', advice = 'Water it now.',"
+        " worst_value_label = 'Driest', worst_value_digits = 2 where code = 'moisture_low'"
+    )
+    duck.add_incident("a-4", 4, "moisture_low", utcnow(), 3.125)
+    assert run_job({**duck.env, **smtp.env}).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert "Bone dry" in mail.subject
+    assert "Water it now." in mail.text() and "Driest: 3.12 %" in mail.text()
+
+
+def test_feed_down_goes_to_the_operator(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(1, "Fern")
+    duck.add_incident("fd-1", None, "feed_down", utcnow() - timedelta(minutes=30), 30, readings=0)
+    env = {**duck.env, **smtp.env}
+    assert run_job(env).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert mail.rcpt_tos == ["ops@lnhm.example"]
+    assert "data feed down" in mail.subject
+    duck.end_incident("fd-1", utcnow())
+    assert run_job(env).returncode == 0
+    [mail] = smtp.inbox.take()
+    assert mail.rcpt_tos == ["ops@lnhm.example"] and "Resolved" in mail.subject
 
 
 def test_values_from_the_api_are_escaped_and_cannot_add_headers(duck, smtp):
     duck.create_marts()
     duck.add_plant(5, "<script>alert(1)</script>\r\nBcc: victim@evil.example")
-    duck.add_anomaly("a-5", 5, "sensor_faults", utcnow() - timedelta(minutes=30), 4)
+    duck.add_incident("a-5", 5, "sensor_faults", utcnow() - timedelta(minutes=30), 4)
     assert run_job({**duck.env, **smtp.env}).returncode == 0
     [mail] = smtp.inbox.take()
     assert mail.rcpt_tos == ["carl@lnhm.example"]
@@ -161,7 +164,7 @@ def test_values_from_the_api_are_escaped_and_cannot_add_headers(duck, smtp):
 def test_invalid_botanist_address_goes_to_the_operator(duck, smtp):
     duck.create_marts()
     duck.add_plant(6, "Orchid", address="not-an-address", valid=False)
-    duck.add_anomaly("a-6", 6, "no_reading", utcnow() - timedelta(minutes=20))
+    duck.add_incident("a-6", 6, "no_reading", utcnow() - timedelta(minutes=20))
     duck.add_plant(7, "Fern", botanist_id=2, address="fern@lnhm.example")
     assert run_job({**duck.env, **smtp.env}).returncode == 0
     [mail] = smtp.inbox.take()
@@ -169,23 +172,24 @@ def test_invalid_botanist_address_goes_to_the_operator(duck, smtp):
     assert "not-an-address" in mail.text() and "not usable" in mail.text()
 
 
-def test_no_reading_is_held_when_the_whole_feed_is_down(duck, smtp):
+def test_held_incidents_are_not_announced(duck, smtp):
+    # which alerts are held is dbt's rule (marts.incident_alerts.is_held); the alerts obey it
     duck.create_marts()
     for plant_id in (1, 2):
         duck.add_plant(plant_id, f"Plant {plant_id}", missing=True, status="missing")
-        duck.add_anomaly(f"nr-{plant_id}", plant_id, "no_reading", utcnow() - timedelta(minutes=30))
-    duck.add_plant(3, "On loan", on_loan=True, missing=True, status="on_loan")
+        started = utcnow() - timedelta(minutes=30)
+        duck.add_incident(f"nr-{plant_id}", plant_id, "no_reading", started, held=True)
     env = {**duck.env, **smtp.env}
     result = run_job(env)
     assert result.returncode == 0
     assert result.log["counts"]["held"] == 2
-    assert smtp.inbox.take() == []  # the operator hears about stale sources instead
+    assert smtp.inbox.take() == []
 
-    duck.sql("update marts.plant_status set is_missing = false, status = 'ok' where plant_id = 2")
-    duck.end_anomaly("nr-2", utcnow())
+    duck.sql("update marts.incident_alerts set is_held = false where incident_id = 'nr-1'")
+    duck.end_incident("nr-2", utcnow())
     assert run_job(env).returncode == 0
     [mail] = smtp.inbox.take()  # plant 1 alone is missing now: that is the plant's problem
-    assert mail.message["X-LNHM-Alert-Key"] == "anomaly:nr-1"
+    assert mail.message["X-LNHM-Alert-Key"] == "incident:nr-1"
 
 
 def test_failed_delivery_is_not_recorded_and_is_retried(hot, smtp):
@@ -193,7 +197,7 @@ def test_failed_delivery_is_not_recorded_and_is_retried(hot, smtp):
     hot.add_plant(1, "Venus flytrap", address="carl@lnhm.example")
     hot.add_plant(2, "Fern", botanist_id=2, address="gone@lnhm.example")
     for plant_id in (1, 2):
-        hot.add_anomaly(f"a-{plant_id}", plant_id, "moisture_low", utcnow(), 3.0)
+        hot.add_incident(f"a-{plant_id}", plant_id, "moisture_low", utcnow(), 3.0)
     smtp.inbox.refuse.add("gone@lnhm.example")
     env = {**hot.env, **smtp.env}
 
@@ -203,7 +207,7 @@ def test_failed_delivery_is_not_recorded_and_is_retried(hot, smtp):
     assert len(failed.stderr.strip().splitlines()) == 1
     assert "gone@lnhm.example" in failed.stderr
     assert [m.rcpt_tos for m in smtp.inbox.take()] == [["carl@lnhm.example"]]
-    assert [r["alert_key"] for r in hot.sent()] == ["anomaly:a-1"]
+    assert [r["alert_key"] for r in hot.sent()] == ["incident:a-1"]
 
     smtp.inbox.refuse.clear()
     retried = run_job(env)
@@ -216,7 +220,7 @@ def test_unreachable_smtp_server_fails_clearly_and_records_nothing(duck):
 
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")
-    duck.add_anomaly("a-1", 1, "moisture_low", utcnow(), 3.0)
+    duck.add_incident("a-1", 1, "moisture_low", utcnow(), 3.0)
     env = {
         **duck.env,
         "LNHM_SMTP_HOST": "127.0.0.1",
@@ -234,7 +238,7 @@ def test_unreachable_smtp_server_fails_clearly_and_records_nothing(duck):
 def test_embedded_default_writes_eml_files_to_the_outbox(duck, tmp_path):
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")
-    duck.add_anomaly("a-1", 1, "temperature_low", utcnow(), 1.5)
+    duck.add_incident("a-1", 1, "temperature_low", utcnow(), 1.5)
     assert run_job(duck.env).returncode == 0
     [message] = read_outbox(tmp_path / "outbox")
     assert message["To"] == "carl@lnhm.example"
@@ -252,8 +256,8 @@ def test_daily_digest_once_per_botanist_per_day(hot, smtp):
     hot.add_plant(
         3, "Orchid", botanist_id=2, botanist="Gertrude Jekyll", address="gertrude@lnhm.example"
     )
-    hot.add_anomaly("a-1", 1, "moisture_low", utcnow() - timedelta(hours=1), 5.0)
-    hot.add_anomaly(
+    hot.add_incident("a-1", 1, "moisture_low", utcnow() - timedelta(hours=1), 5.0)
+    hot.add_incident(
         "a-2",
         2,
         "temperature_high",
@@ -340,7 +344,7 @@ def test_delivered_message_waits_longer_for_a_busy_store_before_giving_up(duck, 
 def test_dry_run_lists_messages_and_sends_nothing(duck, smtp):
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")
-    duck.add_anomaly("a-1", 1, "moisture_low", utcnow(), 3.0)
+    duck.add_incident("a-1", 1, "moisture_low", utcnow(), 3.0)
     env = {**duck.env, **smtp.env}
     for args in ((), ("digest",), ("ops",)):
         result = run_job(env, *args, "--dry-run")

@@ -59,7 +59,7 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
 def _incident(duck):
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")
-    duck.add_anomaly("a-1", 1, "moisture_low", utcnow() - timedelta(minutes=10), 4.0)
+    duck.add_incident("a-1", 1, "moisture_low", utcnow() - timedelta(minutes=10), 4.0)
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

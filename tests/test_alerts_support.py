@@ -6,6 +6,7 @@ tested against rows whose expected messages are known independently.
 
 from __future__ import annotations
 
+import csv
 import email
 import email.policy
 import json
@@ -34,9 +35,19 @@ MARTS_DDL = (
     " hours_since_watered double precision, moisture_trend_pct_per_hour double precision,"
     " is_missing boolean, is_on_loan boolean, is_sensor_faulting boolean, open_incidents bigint,"
     " status text)",
-    "create table marts.anomalies (anomaly_id text, plant_id bigint, kind text,"
-    " started_at timestamp, ended_at timestamp, is_open boolean,"
-    " worst_value double precision, readings bigint)",
+    "create table marts.fct_incidents (incident_id text, plant_id bigint, kind text,"
+    " severity text, started_at timestamp, ended_at timestamp, is_open boolean,"
+    " worst_value double precision, threshold double precision, readings bigint,"
+    " last_seen_at timestamp)",
+    # a table here (a view over fct_incidents in dbt): the tests say which alerts are held
+    "create table marts.incident_alerts (incident_id text, plant_id bigint, kind text,"
+    " label text, advice text, audience text, severity text, started_at timestamp,"
+    " worst_value double precision, threshold double precision, readings bigint,"
+    " last_seen_at timestamp, worst_value_label text, worst_value_unit text,"
+    " worst_value_digits integer, is_held boolean)",
+    "create table marts.dim_incident_kinds (code text, label text, severity text,"
+    " audience text, advice text, worst_value_label text, worst_value_unit text,"
+    " worst_value_digits integer)",
     "create table marts.dim_botanists (botanist_id bigint, botanist_name text,"
     " botanist_email text, is_email_valid boolean, phone_digits text, phone_extension text,"
     " phone_original text, plants_count bigint)",
@@ -49,6 +60,27 @@ MARTS_DDL = (
     " finished_at timestamp with time zone, plants_polled bigint, readings bigint,"
     " failures bigint, outcome text)",
 )
+
+
+KIND_COLUMNS = (
+    "code",
+    "label",
+    "severity",
+    "audience",
+    "advice",
+    "worst_value_label",
+    "worst_value_unit",
+    "worst_value_digits",
+)
+
+
+def incident_kinds() -> dict[str, dict]:
+    """The seed incident_kinds as dbt loads it (the words the e-mails must show)."""
+    with (ROOT / "seeds" / "incident_kinds.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["worst_value_digits"] = int(row["worst_value_digits"])
+    return {row["code"]: row for row in rows}
 
 
 def utcnow() -> datetime:
@@ -77,6 +109,13 @@ class Hot:
     def create_marts(self) -> None:
         for statement in MARTS_DDL:
             self.sql(statement)
+        for kind in incident_kinds().values():
+            self.sql(
+                "insert into marts.dim_incident_kinds (code, label, severity, audience, advice,"
+                " worst_value_label, worst_value_unit, worst_value_digits)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [kind[c] for c in KIND_COLUMNS],
+            )
 
     def add_plant(
         self,
@@ -128,36 +167,71 @@ class Hot:
                 (botanist_id, botanist, address, valid),
             )
 
-    def add_anomaly(
+    def add_incident(
         self,
-        anomaly_id: str,
-        plant_id: int,
+        incident_id: str,
+        plant_id: int | None,
         kind: str,
         started_at: datetime,
         worst_value: float | None = None,
         ended_at: datetime | None = None,
         readings: int = 5,
+        threshold: float | None = None,
+        held: bool = False,
     ) -> None:
+        """A fct_incidents row and, while open, its marts.incident_alerts row."""
+        k = incident_kinds()[kind]
         self.sql(
-            "insert into marts.anomalies (anomaly_id, plant_id, kind, started_at, ended_at,"
-            " is_open, worst_value, readings) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "insert into marts.fct_incidents (incident_id, plant_id, kind, severity, started_at,"
+            " ended_at, is_open, worst_value, threshold, readings, last_seen_at)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
-                anomaly_id,
+                incident_id,
                 plant_id,
                 kind,
+                k["severity"],
                 started_at,
                 ended_at,
                 ended_at is None,
                 worst_value,
+                threshold,
                 readings,
+                ended_at or utcnow(),
             ),
         )
+        if ended_at is None:
+            self.sql(
+                "insert into marts.incident_alerts (incident_id, plant_id, kind, label, advice,"
+                " audience, severity, started_at, worst_value, threshold, readings,"
+                " last_seen_at, worst_value_label, worst_value_unit, worst_value_digits,"
+                " is_held) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s)",
+                (
+                    incident_id,
+                    plant_id,
+                    kind,
+                    k["label"],
+                    k["advice"],
+                    k["audience"],
+                    k["severity"],
+                    started_at,
+                    worst_value,
+                    threshold,
+                    readings,
+                    utcnow(),
+                    k["worst_value_label"],
+                    k["worst_value_unit"],
+                    k["worst_value_digits"],
+                    held,
+                ),
+            )
 
-    def end_anomaly(self, anomaly_id: str, ended_at: datetime) -> None:
+    def end_incident(self, incident_id: str, ended_at: datetime) -> None:
         self.sql(
-            "update marts.anomalies set ended_at = %s, is_open = false where anomaly_id = %s",
-            (ended_at, anomaly_id),
+            "update marts.fct_incidents set ended_at = %s, is_open = false where incident_id = %s",
+            (ended_at, incident_id),
         )
+        self.sql("delete from marts.incident_alerts where incident_id = %s", (incident_id,))
 
     def sent(self) -> list[dict]:
         return self.rows(

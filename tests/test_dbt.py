@@ -160,6 +160,13 @@ def care_thresholds() -> tuple[dict, dict]:
     return default, {int(r["plant_id"]): r for r in rows if r["plant_id"]}
 
 
+def last_half_past_noon() -> datetime:
+    """The latest 12:30 UTC that is not in the future (naive UTC)."""
+    now = utc_minute()
+    end = now.replace(hour=12, minute=30)
+    return end - timedelta(days=1) if end > now else end
+
+
 def expected_moisture_low_incidents(readings: list[dict]) -> set[tuple[int, datetime, int]]:
     """(plant, start, readings) of runs of >= 3 consecutive readings below the plant's minimum."""
     default, own = care_thresholds()
@@ -186,7 +193,9 @@ def expected_moisture_low_incidents(readings: list[dict]) -> set[tuple[int, date
 
 def test_build_matches_independent_computations(warehouse):
     wh = warehouse
-    end = utc_minute() - timedelta(minutes=1)
+    # the simulated plants dry out before their daily watering (13:00-15:00 UTC): end the
+    # history at 12:30 UTC, so moisture_low incidents exist whatever time the test runs
+    end = last_half_past_noon()
     load_mixed_shapes(wh, end)
     bad = add_bad_rows(wh, end)
 

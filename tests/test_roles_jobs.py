@@ -89,7 +89,7 @@ def test_each_job_runs_under_its_own_role(postgres_env, simulator_server, tmp_pa
         for r in results
         if r["unique_id"].startswith(("model.", "seed.", "snapshot."))
     }
-    for name in ("fct_readings", "plant_status", "anomalies", "dim_botanists"):
+    for name in ("fct_readings", "plant_status", "fct_incidents", "anomalies", "dim_botanists"):
         assert built.get(name) == "success", (name, dbt.stdout[-3000:])
     assert _job(env, "lnhm_alerter", "alerts")["outcome"] == "ok"
     assert _job(env, "lnhm_alerter", "alerts", "ops")["outcome"] == "ok"

@@ -4,8 +4,6 @@
     config(
         materialized='incremental',
         unique_key='botanist_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
     )
 }}
 

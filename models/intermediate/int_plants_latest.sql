@@ -5,8 +5,6 @@
     config(
         materialized='incremental',
         unique_key='plant_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
     )
 }}
 

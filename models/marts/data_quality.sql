@@ -5,9 +5,7 @@
     config(
         materialized='incremental',
         unique_key=['day', 'run_id'],
-        incremental_strategy='delete+insert',
         full_refresh=false,
-        on_schema_change='append_new_columns',
     )
 }}
 {%- set reading_flags = [

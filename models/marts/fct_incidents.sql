@@ -13,9 +13,7 @@
     config(
         materialized='incremental',
         unique_key='incident_id',
-        incremental_strategy='delete+insert',
         full_refresh=false,
-        on_schema_change='append_new_columns',
     )
 }}
 
@@ -42,7 +40,7 @@ kinds as (
 readings as (
 
     select * from {{ ref('fct_readings') }}
-    where recorded_at is not null and not is_duplicate
+    where counts_in_statistics
 
 ),
 

@@ -7,8 +7,7 @@
     config(
         materialized='incremental',
         unique_key='reading_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
+        post_hook=["{{ lnhm.backfill_statistics_flags(this) }}"],
     )
 }}
 
@@ -102,24 +101,10 @@ final as (
         is_stale,
         has_missing_fields,
         has_reading_issue or is_duplicate as is_flagged,
-        -- the one rule for which values enter statistics (averages, ranges, baselines, trends,
-        -- incidents): a reading with a recording time that is not a duplicate, and of its
-        -- values those present and physically plausible
-        recorded_at is not null and not is_duplicate as counts_in_statistics,
-        coalesce(
-            recorded_at is not null
-            and not is_duplicate
-            and soil_moisture_pct is not null
-            and not is_moisture_out_of_range,
-            false
-        ) as soil_moisture_counts_in_statistics,
-        coalesce(
-            recorded_at is not null
-            and not is_duplicate
-            and temperature_c is not null
-            and not is_temperature_implausible,
-            false
-        ) as temperature_counts_in_statistics,
+        -- which readings and values enter statistics: the one rule (macros/counts_in_statistics.sql)
+        {{ lnhm.counts_in_statistics() }} as counts_in_statistics,
+        {{ lnhm.soil_moisture_counts_in_statistics() }} as soil_moisture_counts_in_statistics,
+        {{ lnhm.temperature_counts_in_statistics() }} as temperature_counts_in_statistics,
         recording_taken_original,
         api_shape
     from flagged

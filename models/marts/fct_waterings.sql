@@ -6,9 +6,7 @@
     config(
         materialized='incremental',
         unique_key='watering_id',
-        incremental_strategy='delete+insert',
         full_refresh=false,
-        on_schema_change='append_new_columns',
     )
 }}
 

@@ -6,9 +6,7 @@
     config(
         materialized='incremental',
         unique_key=['plant_id', 'day'],
-        incremental_strategy='delete+insert',
         full_refresh=false,
-        on_schema_change='append_new_columns',
     )
 }}
 

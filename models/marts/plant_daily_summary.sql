@@ -9,9 +9,7 @@
     config(
         materialized='incremental',
         unique_key=['plant_id', 'day'],
-        incremental_strategy='delete+insert',
         full_refresh=false,
-        on_schema_change='append_new_columns',
     )
 }}
 
@@ -104,12 +102,8 @@ valid as (
         day,
         fetched_at,
         is_flagged,
-        case
-            when not is_duplicate and not is_moisture_out_of_range then soil_moisture_pct
-        end as soil_moisture_pct,
-        case
-            when not is_duplicate and not is_temperature_implausible then temperature_c
-        end as temperature_c
+        case when soil_moisture_counts_in_statistics then soil_moisture_pct end as soil_moisture_pct,
+        case when temperature_counts_in_statistics then temperature_c end as temperature_c
     from days_readings
 
 ),

@@ -7,7 +7,7 @@ with
 readings as (
 
     select * from {{ ref('fct_readings') }}
-    where recorded_at is not null and not is_duplicate
+    where counts_in_statistics
 
 ),
 
@@ -120,7 +120,7 @@ trend as (
             latest_reading.last_watered_at is null
             or readings.recorded_at >= latest_reading.last_watered_at
         )
-        and not readings.is_moisture_out_of_range
+        and readings.soil_moisture_counts_in_statistics
     group by readings.plant_id
 
 ),

@@ -22,7 +22,7 @@ breaches as (
 readings as (
 
     select * from {{ ref('fct_readings') }}
-    where recorded_at is not null and not is_duplicate
+    where counts_in_statistics
 
 ),
 
