@@ -1,12 +1,6 @@
-{#- Flagged readings of the 24 hours up to the warehouse clock (marked on the charts), with the
-    first reason in words. -#}
+{#- Flagged readings of the 24 hours up to the warehouse clock (rpt_readings_24h), marked on the
+    charts, with the first reason in words. -#}
 with
-
-clock as (
-
-    select * from {{ ref('int_warehouse_clock') }}
-
-),
 
 final as (
 
@@ -24,12 +18,8 @@ final as (
             when readings.has_missing_fields then 'missing fields'
             else 'flagged'
         end as reason
-    from {{ ref('fct_readings') }} as readings
-    cross join clock
-    where
-        readings.is_flagged
-        and readings.recorded_at > {{ lnhm.subtract_hours('clock.as_of_at', 24) }}
-        and readings.recorded_at <= clock.as_of_at
+    from {{ ref('rpt_readings_24h') }} as readings
+    where readings.is_flagged
 
 )
 

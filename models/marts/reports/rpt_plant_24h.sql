@@ -1,25 +1,7 @@
-{#- Per plant, the 24 hours up to the warehouse clock (newest fetch, int_warehouse_clock):
-    readings, flagged readings and the spread of the values that count in statistics
-    (fct_readings' soil_moisture_ / temperature_counts_in_statistics, the one rule). The hot store always holds these hours
-    (the archive takes only whole days older than retention_hours). -#}
+{#- Per plant, the 24 hours up to the warehouse clock (rpt_readings_24h): readings, flagged
+    readings and the spread of the values that count in statistics (fct_readings'
+    soil_moisture_ / temperature_counts_in_statistics, the one rule). -#}
 with
-
-clock as (
-
-    select * from {{ ref('int_warehouse_clock') }}
-
-),
-
-window_readings as (
-
-    select readings.*
-    from {{ ref('fct_readings') }} as readings
-    cross join clock
-    where
-        readings.recorded_at > {{ lnhm.subtract_hours('clock.as_of_at', 24) }}
-        and readings.recorded_at <= clock.as_of_at
-
-),
 
 valid as (
 
@@ -28,7 +10,7 @@ valid as (
         is_flagged,
         case when soil_moisture_counts_in_statistics then soil_moisture_pct end as soil_moisture_pct,
         case when temperature_counts_in_statistics then temperature_c end as temperature_c
-    from window_readings
+    from {{ ref('rpt_readings_24h') }}
 
 ),
 

@@ -1,12 +1,6 @@
 {#- The 24-hour chart per plant: 5-minute buckets of the values that count in statistics,
-    up to the warehouse clock. -#}
+    up to the warehouse clock (rpt_readings_24h). -#}
 with
-
-clock as (
-
-    select * from {{ ref('int_warehouse_clock') }}
-
-),
 
 window_readings as (
 
@@ -15,11 +9,7 @@ window_readings as (
         {{ lnhm.add_minutes(
             dbt.date_trunc('hour', 'readings.recorded_at'),
             'cast(floor(extract(minute from readings.recorded_at) / 5) * 5 as integer)') }} as bucket_at
-    from {{ ref('fct_readings') }} as readings
-    cross join clock
-    where
-        readings.recorded_at > {{ lnhm.subtract_hours('clock.as_of_at', 24) }}
-        and readings.recorded_at <= clock.as_of_at
+    from {{ ref('rpt_readings_24h') }} as readings
 
 ),
 
