@@ -359,3 +359,21 @@ def test_real_chain_on_postgresql_shows_the_same_numbers_as_on_duckdb(chain, pos
         assert pg == duck, page
         compared += len(duck)
     assert compared > 250
+
+
+def test_no_sql_in_reports_turns_readings_into_figures():
+    """dbt owns every number: the reports' SQL (queries/*.sql and the statements in Python) only
+    copies marts and reads the manifest; no aggregate, no window, no grouping."""
+    aggregate = re.compile(
+        r"\b(count|sum|avg|min|max|stddev\w*|var_\w+|regr_\w+|string_agg|arg_max|arg_min)\s*\(|"
+        r"\bgroup\s+by\b|\bover\s*\(|\bread_parquet\b",
+        re.I,
+    )
+    sql = [p.read_text() for p in (ROOT / "reports" / "queries").rglob("*.sql")]
+    assert sql and not [text for text in sql if aggregate.search(text)]
+    for path in (ROOT / "reports").glob("*.py"):
+        for statement in re.findall(r'execute\(\s*f?"([^"]*)"', path.read_text()):
+            # how many rows a copied table has, for a progress line, is allowed
+            if re.fullmatch(r"select count\(\*\) from \w+", statement):
+                continue
+            assert not aggregate.search(statement), (path.name, statement)
