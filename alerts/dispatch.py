@@ -2,13 +2,13 @@
 
 An incident has two keys:
 
-- ``alert_key`` names this incident (``anomaly:<anomaly_id>``, ``not_watered:<plant>:<time>``,
+- ``alert_key`` names this incident (``incident:<incident_id>`` of ``marts.fct_incidents``,
   ``ops:store_capacity:<time>``); ``alerts.sent_alerts`` is unique on (alert_key, message_kind),
   so each incident gets at most one problem message and one recovery message.
-- ``match_key`` names the ongoing condition (``plant:5:moisture_low``, ``ops:store_capacity``).
-  While a problem with the same match key is announced and not yet recovered, a new incident
-  for it sends nothing (so a condition re-detected under a new id is not announced twice), and
-  the recovery goes out when no current incident has that match key any more.
+- ``match_key`` names the ongoing condition: the incident itself for plant incidents (their id
+  is stable), ``ops:store_capacity`` for an operator check. While a problem with the same match
+  key is announced and not yet recovered, a new incident for it sends nothing, and the recovery
+  goes out when no current incident has that match key any more.
 """
 
 from __future__ import annotations

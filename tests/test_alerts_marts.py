@@ -1,7 +1,8 @@
 """Alerts on marts built by the real pipeline: simulator backfill -> dbt -> alerts (DuckDB).
 
 The expected messages are read from the marts with plain SQL here, independently of the alert
-code: one per open anomaly and per plant overdue for watering, each to the plant's botanist.
+code: one per open incident of marts.incident_alerts that is not held, each to the plant's
+botanist.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def test_alerts_follow_the_dbt_marts(tmp_path):
             "duckdb",
             "--select",
             "+plant_status",
-            "+anomalies",
+            "+incident_alerts",
             "+dim_botanists",
             "--exclude",
             "test_type:unit",
@@ -78,13 +79,9 @@ def test_alerts_follow_the_dbt_marts(tmp_path):
         assert missing < watched  # the feed is up, so nothing is held back
         expected = dict(
             con.execute(
-                "select 'anomaly:' || a.anomaly_id, s.botanist_email"
-                " from marts.anomalies as a inner join marts.plant_status as s using (plant_id)"
-                " where a.is_open and not (a.kind = 'no_reading' and s.is_on_loan)"
-                " union all"
-                " select 'not_watered:' || plant_id || ':' || strftime(last_watered_at,"
-                " '%Y%m%dT%H%M%S'), botanist_email from marts.plant_status"
-                " where hours_since_watered > 26 and not is_on_loan and not is_missing"
+                "select 'incident:' || a.incident_id, s.botanist_email"
+                " from marts.incident_alerts as a inner join marts.plant_status as s"
+                " using (plant_id) where not a.is_held"
             ).fetchall()
         )
         botanists = {

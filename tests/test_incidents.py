@@ -229,3 +229,16 @@ def test_retention_and_watering_hours_reach_dbt_from_the_environment(tmp_path):
     summary, episodes = compile_with(LNHM_RETENTION_HOURS="36", LNHM_ALERT_WATERING_HOURS="30")
     assert "(36.0) * interval '1 hour'" in summary
     assert "30.0 * 60" in episodes
+
+
+def test_the_transform_and_the_archive_tasks_share_one_retention():
+    """dbt (the transform task) and the archive read LNHM_RETENTION_HOURS: in production both
+    tasks must set it, to the same value."""
+    values = {}
+    for name in ("task-transform.json", "task-archive.json"):
+        task = json.loads((ROOT / "deploy" / "ecs" / name).read_text())
+        [container] = task["containerDefinitions"]
+        env = {item["name"]: item["value"] for item in container["environment"]}
+        values[name] = env.get("LNHM_RETENTION_HOURS")
+    assert None not in values.values(), values
+    assert len(set(values.values())) == 1, values

@@ -1,7 +1,8 @@
 {#- One row per plant known to the warehouse (ever read, or answering "on loan"): its latest reading and whether it needs attention. Times are relative to the
     newest fetch (int_warehouse_clock), not to the wall clock. Status, first match wins:
-    on_loan, missing, sensor_fault, critical (an open care-threshold incident), warning (an
-    open baseline deviation, or a flagged latest reading), ok. -#}
+    on_loan, missing, sensor_fault, critical (an open incident of a critical kind, seed
+    incident_kinds: the care thresholds), warning (any other open incident of the plant, or a
+    flagged latest reading), ok. -#}
 with
 
 readings as (
