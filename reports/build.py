@@ -1,11 +1,10 @@
-"""Build the static report site: DuckDB SQL over the hot store and the archive, Jinja2 pages.
+"""Build the static report site: the report marts read as they are, Jinja2 pages, SVG charts.
 
 Steps (each prints a progress line to stderr):
-1. attach the hot store read-only, copy the marts the site needs, detach (setup/01);
-2. read manifest.json and put the Parquet files it lists behind views (setup/02, 03);
-3. combine hot and archived readings without double counting (setup/04);
-4. run the page queries (queries/*.sql), render the charts and pages, write them out.
-Every figure on the site comes from one of those SQL files.
+1. attach the hot store read-only, copy the report marts (models/marts/reports/, MARTS), detach;
+2. read manifest.json for the archive page (queries/manifest.sql);
+3. render the charts and pages, write them out, publish the site in one rename.
+Every figure on the site is a column of a mart: dbt computes it, this module formats it.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +27,7 @@ from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
 from reports import charts, publish
+from reports.units import format_bytes
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries"
@@ -42,14 +42,24 @@ STATUS = {
     "on_loan": ("⇄", "On loan"),
     "sensor_fault": ("⚡", "Sensor fault"),
 }
-KINDS = {
-    "moisture_low": "Moisture too low",
-    "moisture_high": "Moisture too high",
-    "temperature_low": "Temperature too low",
-    "temperature_high": "Temperature too high",
-    "baseline_deviation": "Far from its baseline",
-    "no_reading": "No reading",
-    "sensor_faults": "Repeated sensor faults",
+
+
+# The report marts (models/marts/reports/) the pages read, under the names the pages use. Each is
+# copied whole into the in-memory session at the start (one consistent snapshot; the hot store
+# is detached at once, so a writer waiting for the DuckDB file is held up only that long). Only
+# marts.* is read (the PostgreSQL reporter role reads marts only).
+MARTS = {
+    "site": "rpt_site",
+    "plants": "rpt_plants",
+    "plant_days": "rpt_plant_days",
+    "plant_24h": "rpt_plant_24h",
+    "series_24h": "rpt_plant_series_24h",
+    "flagged_24h": "rpt_flagged_readings_24h",
+    "waterings_48h": "rpt_plant_waterings_48h",
+    "incidents": "rpt_incidents",
+    "botanists": "rpt_botanists",
+    "data_quality_daily": "rpt_data_quality_daily",
+    "failure_kinds": "dim_failure_kinds",  # labels of failed requests (seed failure_kinds)
 }
 
 
@@ -57,8 +67,9 @@ def query(name: str) -> str:
     return (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def fetch(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
-    cursor = con.execute(query(name))
+def rows(con: duckdb.DuckDBPyConnection, table: str, order: str, where: str = "true") -> list[dict]:
+    """The rows of one snapshot table, in the order the pages list them (nothing computed)."""
+    cursor = con.execute(f"select * from {table} where {where} order by {order}")  # noqa: S608
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
@@ -90,49 +101,52 @@ def archive_root(settings: Settings) -> str:
 
 
 def open_data(settings: Settings, say) -> duckdb.DuckDBPyConnection:
-    """A DuckDB session holding the hot snapshot and views over the archive."""
+    """A DuckDB session holding the report marts' snapshot and the archive's manifest."""
     con = duck.connect(settings, hot="ro", archive=True)
     con.execute("set enable_progress_bar = false")
     store = "PostgreSQL" if settings.warehouse == "postgres" else str(settings.duckdb_path)
     try:
-        con.execute(query("setup/01_hot_snapshot"))
+        for name, mart in MARTS.items():
+            con.execute(f"create or replace temp table {name} as select * from hot.marts.{mart}")
     except duckdb.CatalogException as exc:
         raise JobFailed(
-            f"the hot store {store} has no marts yet ({str(exc).splitlines()[0]}): "
+            f"the hot store {store} has no report marts yet ({str(exc).splitlines()[0]}): "
             "run make transform first"
         ) from None
     finally:
         con.execute("detach hot")
-    hot_rows = con.execute("select count(*) from hot_readings").fetchone()[0]
-    say(f"hot store {store}: {hot_rows:,} readings copied, store detached")
+    plants = con.execute("select count(*) from plants").fetchone()[0]
+    say(f"hot store {store}: report marts copied ({plants} plants), store detached")
 
     root = archive_root(settings)
-    con.execute("set variable archive_root = ?", [root])
     con.execute("set variable manifest_url = ?", [f"{root}/manifest.json"])
-    con.execute(query("setup/02_manifest"))
-    files = con.execute("select kind, url from manifest_files order by url").fetchall()
-    readings = [url for kind, url in files if kind == "readings"]
-    failures = [url for kind, url in files if kind == "fetch_failures"]
-    con.execute(query("setup/03_archive_empty"))
-    if readings:
-        con.execute("set variable archive_readings_files = ?", [readings])
-        con.execute(query("setup/03_archive_readings"))
-    if failures:
-        con.execute("set variable archive_failures_files = ?", [failures])
-        con.execute(query("setup/03_archive_failures"))
-    con.execute(query("setup/04_archive_needed"))
-    needed = [url for (url,) in con.execute("select url from archive_needed_files").fetchall()]
-    if needed:
-        con.execute("set variable archive_needed_files = ?", [needed])
-        con.execute(query("setup/05_archive_needed_view"))
+    con.execute(query("manifest"))
     days = con.execute("select count(*) from manifest_days").fetchone()[0]
-    say(
-        f"archive {root}: {days} days, {len(readings)} readings files "
-        f"({len(needed)} read reading by reading), {len(failures)} failure files"
-    )
-    con.execute(query("setup/06_combined"))
-    say("hot and archived readings combined (daily summaries, baselines, waterings)")
+    say(f"archive {root}: {days} days in manifest.json")
     return con
+
+
+def freshness_facts(site: dict, archive_days: list[dict], generated_at: datetime) -> dict:
+    """The overview's "how fresh" box: the rpt_site row, the manifest's entries, the clock."""
+    facts = dict(site)
+    facts["generated_at"] = generated_at
+    as_of = site["as_of_at"]
+    facts["minutes_behind"] = (
+        int((generated_at - as_of).total_seconds() // 60) if as_of is not None else None
+    )
+    # the archive's own record of itself (manifest.json), totalled for one line of text
+    facts["archived_days"] = len(archive_days)
+    facts["archive_first_day"] = min((d["day"] for d in archive_days), default=None)
+    facts["archive_last_day"] = max((d["day"] for d in archive_days), default=None)
+    facts["archived_readings"] = sum(d["readings"] for d in archive_days)
+    facts["archived_failures"] = sum(d["fetch_failures"] for d in archive_days)
+    facts["archived_bytes"] = sum(
+        d["readings_bytes"] + d["fetch_failures_bytes"] for d in archive_days
+    )
+    facts["last_archived_at"] = max(
+        (d["archived_at"] for d in archive_days if d["archived_at"]), default=None
+    )
+    return facts
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -155,17 +169,6 @@ def _fmt_time(value, style: str = "long") -> str:
         return value.strftime("%a %d %b %Y %H:%M UTC")
     if isinstance(value, date):
         return value.strftime("%a %d %b %Y")
-    return str(value)
-
-
-def _fmt_bytes(value) -> str:
-    if value is None:
-        return "—"
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
-        size /= 1024
     return str(value)
 
 
@@ -194,11 +197,10 @@ def make_env(email: str, generated_at: datetime) -> Environment:
     )
     env.filters["num"] = _fmt_number
     env.filters["when"] = _fmt_time
-    env.filters["size"] = _fmt_bytes
+    env.filters["size"] = format_bytes
     env.filters["hours"] = _fmt_hours
     env.filters["safe_url"] = _safe_url
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
-    env.globals["kind_label"] = lambda kind: KINDS.get(kind, str(kind).replace("_", " "))
 
     def problem_link(subject: str) -> str:
         stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -232,24 +234,26 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     warm.start()  # Altair and vl-convert start up while DuckDB works (it releases the GIL)
     con = open_data(settings, say)
 
-    freshness = fetch(con, "freshness")[0]
-    overview = fetch(con, "overview_plants")
-    incidents = fetch(con, "open_incidents")
-    details = {row["plant_id"]: row for row in fetch(con, "plant_details")}
-    stats = {row["plant_id"]: row for row in fetch(con, "plant_stats_24h")}
-    series = by_plant(fetch(con, "plant_series_24h"))
-    flagged = by_plant(fetch(con, "plant_flagged_24h"))
-    history = by_plant(fetch(con, "plant_history"))
-    waterings = by_plant(fetch(con, "plant_waterings"))
-    anomalies = by_plant(fetch(con, "plant_anomalies"))
-    botanists = fetch(con, "botanists")
-    archive_days = fetch(con, "archive_days")
-    quality = fetch(con, "data_quality_daily")
+    site = rows(con, "site", "as_of_at")[0]
+    overview = rows(con, "plants", "urgency, plant_id")
+    incidents = rows(con, "incidents", "plant_id, started_at desc, incident_id")
+    stats = {row["plant_id"]: row for row in rows(con, "plant_24h", "plant_id")}
+    series = by_plant(rows(con, "series_24h", "plant_id, bucket_at"))
+    flagged = by_plant(rows(con, "flagged_24h", "plant_id, recorded_at"))
+    history = by_plant(rows(con, "plant_days", "plant_id, day"))
+    waterings = by_plant(rows(con, "waterings_48h", "plant_id, watered_at"))
+    anomalies = by_plant(incidents)
+    open_incidents = rows(con, "incidents", "started_at desc, plant_id", where="is_open")
+    botanists = rows(con, "botanists", "botanist_name, botanist_id")
+    archive_days = rows(con, "manifest_days", "day desc")
+    quality = rows(con, "data_quality_daily", "day desc")
+    failure_kinds = rows(con, "failure_kinds", "code")
     con.close()
-    say(f"queries done: {len(overview)} plants, {len(botanists)} botanists, {len(quality)} days")
+    say(f"marts read: {len(overview)} plants, {len(botanists)} botanists, {len(quality)} days")
+    generated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    freshness = freshness_facts(site, archive_days, generated_at)
 
     as_of = freshness["as_of_at"]
-    generated_at = freshness["generated_at"]
     env = make_env(settings.problem_report_email, generated_at)
 
     tmp = publish.staging_dir(out)  # inside the folder: it may be a mount point
@@ -289,9 +293,6 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     say(f"drew {chart_count} charts")
 
     common = {"freshness": freshness, "as_of": as_of}
-    counts = defaultdict(int)
-    for plant in overview:
-        counts[plant["status"]] += 1
     write_page(
         env,
         tmp,
@@ -299,8 +300,8 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "overview.html",
         subject="the overview page",
         plants=overview,
-        incidents=incidents,
-        status_counts=counts,
+        incidents=open_incidents,
+        status_counts={status: site[f"plants_{status}"] for status in STATUS},
         **common,
     )
     for plant in overview:
@@ -312,7 +313,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             f"plants/{pid}.html",
             "plant.html",
             subject=f"plant {pid} ({plant['plant_name'] or 'no name'})",
-            plant=details[pid],
+            plant=plant,
             stats=stats.get(pid),
             days=list(reversed(days[-30:])),
             history_days=len(days),
@@ -328,7 +329,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     for plant in overview:
         plants_by_botanist[plant["botanist_id"]].append(plant)
     incidents_by_botanist = defaultdict(list)
-    for incident in incidents:
+    for incident in open_incidents:
         incidents_by_botanist[incident["botanist_id"]].append(incident)
     write_page(
         env,
@@ -368,6 +369,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "quality.html",
         subject="the data quality page",
         days=quality,
+        fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
         **common,
     )
     say(f"wrote {len(botanists)} botanist pages, archive and data quality")
@@ -382,5 +384,5 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "plants": len(overview),
         "botanists": len(botanists),
         "archived_days": len(archive_days),
-        "hot_readings": freshness["hot_readings"],
+        "hot_readings": site["hot_readings"],
     }

@@ -58,3 +58,13 @@ def chromium():
         driver = services.chromium_driver(profile)
         yield driver
         driver.quit()
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory):
+    """The real chain once per session (tests/chain.py): 72 h of 6 plants ending 12:30 UTC,
+    dbt build, archive (at least one archived day), dbt build, reports; plant 3 is named like
+    an XSS attack in the API's answers."""
+    from tests.chain import XSS, XSS_ID, build_chain
+
+    return build_chain(tmp_path_factory.mktemp("chain"), rename={XSS_ID: XSS})

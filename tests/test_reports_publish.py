@@ -21,7 +21,6 @@ import pytest
 
 from harness.services import ROOT, free_port, wait_for_port
 from reports import publish
-from reports.demo_data import write_demo
 
 
 def run_reports(env_extra: dict) -> subprocess.CompletedProcess:
@@ -40,10 +39,9 @@ def run_reports(env_extra: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> dict[str, str]:
-    base = tmp_path_factory.mktemp("publish-data")
-    write_demo(base / "hot.duckdb", base / "archive", plants=4, archive_days=1)
-    return {"LNHM_DUCKDB_PATH": str(base / "hot.duckdb"), "LNHM_ARCHIVE_URL": str(base / "archive")}
+def data(chain) -> dict[str, str]:
+    """The real chain's hot store and archive (tests/chain.py), read only."""
+    return {"LNHM_DUCKDB_PATH": str(chain.duckdb_path), "LNHM_ARCHIVE_URL": str(chain.archive)}
 
 
 @pytest.fixture

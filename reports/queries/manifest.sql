@@ -1,6 +1,7 @@
 -- manifest.json, read by DuckDB itself (a local file or s3:// through httpfs). It is the only
 -- list of archived files readers may read: a partition becomes visible when its entry is written.
--- A missing manifest reads as no rows (no archive yet).
+-- A missing manifest reads as no rows (no archive yet). The site shows its entries as they are
+-- (the archive page); archived days' figures come from the long-lived marts, not from Parquet.
 
 create or replace temp table manifest_days as
 with
@@ -28,28 +29,3 @@ select
     (entry ->> 'archived_at')::timestamptz as archived_at,
     coalesce((entry -> 'files')::varchar[], []) as files
 from entries;
-
-create or replace temp table manifest_files as
-with
-
-listed as (
-    select
-        day,
-        unnest(files) as file_key
-    from manifest_days
-)
-
-select
-    day,
-    file_key,
-    case
-        when starts_with(file_key, 'readings/') then 'readings'
-        when starts_with(file_key, 'fetch_failures/') then 'fetch_failures'
-    end as kind,
-    -- keys are relative to the archive root; the caller's root has no trailing slash
-    case
-        when contains(file_key, '://') then file_key
-        else getvariable('archive_root') || '/' || file_key
-    end as url
-from listed
-where ends_with(file_key, '.parquet');

@@ -1,0 +1,93 @@
+{#- One row per plant the site shows (every plant of dim_plants, plant_status or the long-lived
+    plant_daily_summary): names, origin, botanist, photo, status, latest values, and readings on
+    record over every tier (plant_daily_summary counts archived days too). -#}
+with
+
+plants as (
+
+    select * from {{ ref('dim_plants') }}
+
+),
+
+status as (
+
+    select * from {{ ref('plant_status') }}
+
+),
+
+summary as (
+
+    select * from {{ ref('plant_daily_summary') }}
+
+),
+
+totals as (
+
+    select
+        plant_id,
+        cast(sum(readings) as bigint) as readings_on_record,
+        min(day) as first_recorded_day
+    from summary
+    group by plant_id
+
+),
+
+ids as (
+
+    select plant_id from plants
+    union
+    select plant_id from status
+    union
+    select plant_id from totals
+
+),
+
+final as (
+
+    select
+        ids.plant_id,
+        coalesce(plants.plant_name, status.plant_name) as plant_name,
+        plants.plant_name_original,
+        plants.scientific_name,
+        plants.origin_city,
+        plants.origin_country_code,
+        plants.origin_country_name,
+        plants.origin_continent,
+        plants.origin_latitude,
+        plants.origin_longitude,
+        coalesce(plants.botanist_id, status.botanist_id) as botanist_id,
+        coalesce(plants.botanist_name, status.botanist_name) as botanist_name,
+        coalesce(plants.botanist_email, status.botanist_email) as botanist_email,
+        plants.image_url,
+        plants.image_license_name,
+        plants.first_seen_at,
+        coalesce(status.status, 'missing') as status,
+        case coalesce(status.status, 'missing')
+            when 'critical' then 0
+            when 'sensor_fault' then 1
+            when 'missing' then 2
+            when 'warning' then 3
+            when 'on_loan' then 4
+            else 5
+        end as urgency,
+        status.latest_recorded_at,
+        status.minutes_since_reading,
+        status.soil_moisture_pct,
+        status.temperature_c,
+        status.last_watered_at,
+        status.hours_since_watered,
+        status.moisture_trend_pct_per_hour,
+        coalesce(status.is_missing, status.plant_id is null) as is_missing,
+        coalesce(status.is_on_loan, false) as is_on_loan,
+        coalesce(status.is_sensor_faulting, false) as is_sensor_faulting,
+        coalesce(status.open_incidents, 0) as open_incidents,
+        coalesce(totals.readings_on_record, 0) as readings_on_record,
+        totals.first_recorded_day
+    from ids
+    left join plants on ids.plant_id = plants.plant_id
+    left join status on ids.plant_id = status.plant_id
+    left join totals on ids.plant_id = totals.plant_id
+
+)
+
+select * from final
