@@ -27,8 +27,8 @@ from markupsafe import Markup
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
+from lnhm.units import format_bytes
 from reports import charts, publish
-from reports.units import format_bytes
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries"
