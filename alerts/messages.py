@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from lnhm.settings import Settings
+from lnhm.units import format_bytes
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -65,14 +66,7 @@ def fmt_num(value, unit: str = "", digits: int = 1) -> str:
 
 
 def fmt_bytes(value) -> str:
-    if value is None:
-        return "n/a"
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
+    return "n/a" if value is None else format_bytes(value)
 
 
 def one_line(text: str, limit: int = 180) -> str:

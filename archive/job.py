@@ -35,6 +35,7 @@ from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.locking import writer_lock
 from lnhm.settings import Settings
+from lnhm.units import format_bytes
 
 STEPS = ("staged", "verified", "moved", "published", "pruned")
 # Observers of the job's steps, called as hook(step, path of the file just written or None).
@@ -51,14 +52,6 @@ def reached(step: str, path: str | None = None) -> None:
     """Tell the installed observers that a day reached ``step`` (one of STEPS)."""
     for hook in STEP_HOOKS:
         hook(step, path)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 @dataclass
@@ -428,7 +421,7 @@ class Archiver:
         again = " (merged with its earlier partition)" if entry else ""
         say(
             f"{iso} ({mf.label(d.day)}): {hot_r:,} readings, {hot_f:,} failed requests -> "
-            f"{_human(nbytes)}{again}; verified, published, pruned "
+            f"{format_bytes(nbytes)}{again}; verified, published, pruned "
             f"({time.monotonic() - started:.1f} s)"
         )
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.services import start_simulator
+from lnhm.units import format_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -86,11 +87,7 @@ def _number(n) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    return format_bytes(n)
 
 
 def summary(job: dict, folder: Path) -> str:

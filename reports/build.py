@@ -20,14 +20,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import duckdb
+import humanize
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
+from lnhm.units import format_bytes
 from reports import charts, publish
-from reports.units import format_bytes
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries"
@@ -133,6 +134,18 @@ def freshness_facts(site: dict, archive_days: list[dict], generated_at: datetime
     as_of = site["as_of_at"]
     facts["minutes_behind"] = (
         int((generated_at - as_of).total_seconds() // 60) if as_of is not None else None
+    )
+    # How old the newest reading is when the page is written (pages rewrite every 5 minutes and
+    # reload themselves), and whether to mark the page stale: dbt says whether the feed is down
+    # and after how long a plant counts as missing; the page only compares with its own clock.
+    newest = site["hot_last_recorded_at"]
+    age = generated_at - newest if newest is not None else None
+    facts["newest_reading_age"] = humanize.naturaltime(age) if age is not None else "no readings"
+    facts["minutes_since_newest_reading"] = int(age.total_seconds() // 60) if age else None
+    facts["is_stale"] = bool(
+        age is None
+        or site["is_feed_down"]
+        or age.total_seconds() > 60 * site["stale_after_minutes"]
     )
     # the archive's own record of itself (manifest.json), totalled for one line of text
     facts["archived_days"] = len(archive_days)

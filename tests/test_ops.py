@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -84,7 +85,8 @@ def test_store_near_capacity_warns_once_with_size_and_growth_then_recovers(hot, 
     growth = result.log["counts"]["growth_bytes_per_day"]
     expected = result.log["counts"]["store_bytes"] - (size - 1024**2)  # over one day
     assert growth == pytest.approx(expected, rel=0.01)
-    assert "iB/day" in text, text
+    # SI units, as on the site (1 MB = 1,000,000 bytes)
+    assert re.search(rf"Growth per day: +{growth / 1e6:.1f} MB/day", text), text
     assert "Full in about" in text
 
     assert run_job(env, "ops").returncode == 0

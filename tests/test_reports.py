@@ -14,13 +14,16 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import duckdb
 import pytest
+import yaml
 
 from tests.chain import PLANTS, XSS, XSS_ID, build_chain
+from tests.test_dbt_support import REPO, parse_api_time
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -377,3 +380,59 @@ def test_no_sql_in_reports_turns_readings_into_figures():
             if re.fullmatch(r"select count\(\*\) from \w+", statement):
                 continue
             assert not aggregate.search(statement), (path.name, statement)
+
+
+# --- freshness (issue 11) --------------------------------------------------------------------
+
+AGE = re.compile(r"(a|an|\d+) (second|minute|hour|day|month|year)s? ago")
+SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "month": 30 * 86400}
+
+
+def test_every_page_says_how_old_its_newest_reading_is_and_reloads_itself(demo):
+    """The age is checked against the newest recording time in raw (parsed here), the page's
+    own generation time, and dbt_project.yml's missing_after_minutes for the stale mark."""
+    chain = demo["chain"]
+    con = duckdb.connect(str(chain.duckdb_path), read_only=True)
+    try:
+        taken = [r[0] for r in con.sql("select recording_taken from raw.plant_readings").fetchall()]
+    finally:
+        con.close()
+    newest = max(t for t in map(parse_api_time, taken) if t is not None)
+    stale_after = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"][
+        "missing_after_minutes"
+    ]
+    for page in page_pages(demo["site"]):
+        html = page.read_text()
+        assert '<meta http-equiv="refresh" content="300">' in html, page.name
+        generated = datetime.strptime(
+            re.search(r"Generated \w{3} (\d\d \w{3} \d{4} \d\d:\d\d) UTC", html).group(1),
+            "%d %b %Y %H:%M",
+        )
+        age = (generated - newest).total_seconds()
+        [text] = metric_texts(html, "newest-reading-age")
+        number, unit = AGE.fullmatch(text).groups()
+        shown = (1 if number in ("a", "an") else int(number)) * SECONDS[unit]
+        # humanised: the shown age is the real one rounded down to its unit (the page's clock
+        # is read to the minute)
+        assert shown <= age + 60 and age < shown + SECONDS[unit] + 60, (page.name, text, age)
+        assert ('data-metric="stale"' in html) == (age > 60 * stale_after + 60), page.name
+
+
+def test_a_page_is_stale_when_the_feed_is_down_or_its_newest_reading_too_old():
+    from reports.build import freshness_facts
+
+    now = datetime(2026, 12, 3, 8, 20)
+    site = {
+        "as_of_at": now,
+        "hot_last_recorded_at": now - timedelta(minutes=2),
+        "is_feed_down": False,
+        "stale_after_minutes": 10,
+    }
+    fresh = freshness_facts(site, [], now)
+    assert (fresh["newest_reading_age"], fresh["is_stale"]) == ("2 minutes ago", False)
+    down = freshness_facts({**site, "is_feed_down": True}, [], now)
+    assert down["is_stale"]
+    old = freshness_facts({**site, "hot_last_recorded_at": now - timedelta(hours=2)}, [], now)
+    assert (old["newest_reading_age"], old["is_stale"]) == ("2 hours ago", True)
+    empty = freshness_facts({**site, "hot_last_recorded_at": None}, [], now)
+    assert empty["is_stale"]

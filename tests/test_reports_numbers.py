@@ -598,7 +598,7 @@ def test_every_data_quality_number_matches_raw_rows_and_parquet(chain, truth):
 
 def test_sizes_are_si_on_every_page(chain):
     """One convention: kB/MB/GB of 1,000 (the archive page said 1.8 'MB' for 1.93 MB)."""
-    from reports.units import format_bytes
+    from lnhm.units import format_bytes
 
     assert format_bytes(1_930_000) == "1.9 MB"
     assert format_bytes(999) == "999 B"

@@ -20,6 +20,15 @@ plants as (
 
 ),
 
+feed as (
+
+    -- the feed is down while a feed_down incident is open (no reading from any plant)
+    select cast(count(*) > 0 as boolean) as is_feed_down
+    from {{ ref('fct_incidents') }}
+    where kind = 'feed_down' and is_open
+
+),
+
 hot as (
 
     select
@@ -54,9 +63,13 @@ final as (
         hot.hot_last_recorded_at,
         hot.last_fetched_at,
         hot.hot_readings,
+        feed.is_feed_down,
+        -- a page whose newest reading is older than this is marked stale, as plants are missing
+        cast({{ var('missing_after_minutes') }} as bigint) as stale_after_minutes,
         plant_counts.*
     from clock
     cross join hot
+    cross join feed
     cross join plant_counts
 
 )

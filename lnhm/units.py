@@ -1,7 +1,8 @@
-"""The one unit convention for sizes the site shows: SI decimal prefixes (1 kB = 1,000 bytes).
+"""The one unit convention for sizes, on the site, in the e-mails and in the jobs' progress
+lines: SI decimal prefixes (1 kB = 1,000 bytes).
 
 1,930,000 bytes is "1.9 MB" everywhere, never "1.8 MB" (which is what dividing by 1,024 gave
-while still saying MB). The e-mails should use this function too (see reports/README.md).
+while still saying MB) nor "1.8 MiB" (what the e-mails said).
 """
 
 from __future__ import annotations
