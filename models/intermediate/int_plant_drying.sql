@@ -84,7 +84,7 @@ pair_slopes as (
     inner join fit_readings as later
         on
             earlier.plant_id = later.plant_id
-            and later.seconds_from_now > earlier.seconds_from_now
+            and earlier.seconds_from_now < later.seconds_from_now
 
 ),
 
@@ -144,9 +144,9 @@ final as (
                 and levels.fitted_moisture_pct > plant_thresholds.soil_moisture_pct_min
                 -- whole seconds: the forecast is no finer than that, and equal on every engine
                 then clock.as_of_at + round(
-                    (plant_thresholds.soil_moisture_pct_min - levels.fitted_moisture_pct)
-                    / slopes.slope_pct_per_second
-                ) * interval '1 second'
+                        (plant_thresholds.soil_moisture_pct_min - levels.fitted_moisture_pct)
+                        / slopes.slope_pct_per_second
+                    ) * interval '1 second'
         end as dry_expected_at,
         clock.as_of_at
     from levels
