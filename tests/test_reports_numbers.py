@@ -516,6 +516,8 @@ def test_every_plant_page_number_matches_raw_rows_and_parquet(chain, truth):
             # history reaches into the archived days
             assert archived_days & set(truth.days(pid))
     check.done()
+    # at 12:30 the chain's plants are drying above their threshold: forecasts are shown
+    assert any(truth.dry_expected(pid) for pid in truth.plant_ids() if truth.by_plant[pid])
     assert check.checked > 200
 
 
