@@ -179,6 +179,8 @@ def _fmt_time(value, style: str = "long") -> str:
     if isinstance(value, datetime):
         if style == "short":
             return value.strftime("%H:%M")
+        if style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 UTC"
+            return value.strftime("%a %H:%M UTC")
         return value.strftime("%a %d %b %Y %H:%M UTC")
     if isinstance(value, date):
         return value.strftime("%a %d %b %Y")

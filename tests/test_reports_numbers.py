@@ -14,9 +14,11 @@ plant_status own them); for those the pages are checked to agree with themselves
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import re
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,11 +28,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
 SHOWN = 0.05 + 1e-9  # one decimal place on the page
 MOISTURE = (0.0, 100.0)
 TEMPERATURE = (-10.0, 50.0)  # vars temperature_plausible_min_c / max_c
 FUTURE_MIN, STALE_MIN = 5, 10  # vars future_tolerance_minutes / stale_after_minutes
 TREND_MIN = 60  # var moisture_trend_window_minutes
+DRYING_MIN, DRYING_READINGS = 90, 10  # vars drying_fit_window_minutes / drying_fit_min_readings
 VOID = {"img", "meta", "link", "br", "input", "hr", "source", "wbr"}
 
 
@@ -114,6 +118,10 @@ def when(value: datetime | date) -> str:
     if isinstance(value, datetime):
         return value.strftime("%a %d %b %Y %H:%M UTC")
     return value.strftime("%a %d %b %Y")
+
+
+def when_day(value: datetime) -> str:
+    return value.strftime("%a %H:%M UTC")
 
 
 def si_bytes(text: str) -> tuple[float, float]:
@@ -306,6 +314,33 @@ class Truth:
         sxx = sum((x - mx) ** 2 for x, _ in points)
         return sum((x - mx) * (y - my) for x, y in points) / sxx * 3600 if sxx else None
 
+    def dry_expected(self, pid: int) -> datetime | None:
+        """The drying forecast as models/README.md defines it: a Theil-Sen line (median of the
+        pairwise slopes, median level) through the valid moisture readings of the last
+        DRYING_MIN minutes since the latest watering, crossing the plant's low threshold."""
+        latest = self.latest(pid)
+        start = self.as_of - timedelta(minutes=DRYING_MIN)
+        points = [
+            ((r.recorded_at - self.as_of).total_seconds(), r.moisture)
+            for r in self.by_plant[pid]
+            if r.recorded_at
+            and not r.duplicate
+            and start <= r.recorded_at <= self.as_of
+            and (latest.last_watered is None or r.recorded_at >= latest.last_watered)
+            and r.moisture is not None
+            and not r.moisture_bad
+        ]
+        if len(points) < DRYING_READINGS:
+            return None
+        slope = statistics.median(
+            (y2 - y1) / (x2 - x1) for x1, y1 in points for x2, y2 in points if x2 > x1
+        )
+        level = statistics.median(y - slope * x for x, y in points)
+        low = moisture_threshold(pid)
+        if slope >= 0 or level <= low:
+            return None
+        return self.as_of + timedelta(seconds=(low - level) / slope)
+
     def waterings(self, pid: int) -> set[datetime]:
         """Each distinct last_watered a plant reported (one not after its fetch + tolerance)."""
         return {
@@ -320,6 +355,22 @@ class Truth:
             if r.recorded_at:
                 out[r.recorded_at.date()].append(r)
         return out
+
+
+def moisture_threshold(pid: int) -> float:
+    """The plant's low soil moisture threshold from the seed (the default row otherwise)."""
+    rows = list(csv.DictReader((REPO / "seeds" / "care_thresholds.csv").open()))
+    own = {r["plant_id"]: float(r["soil_moisture_pct_min"]) for r in rows}
+    return own.get(str(pid), own[""])
+
+
+def forecast_shown(check: Checker, where: str, text: str, expected: datetime | None, fmt) -> None:
+    """The page shows the forecast to the minute: it may differ from ours by that rounding."""
+    if expected is None:
+        check.eq(where, text, "—")
+    else:
+        near = {fmt(expected + timedelta(seconds=s)) for s in (-60, 0, 60)}
+        check.eq(where, text in near, True)
 
 
 def stats(values: list[float | None]) -> tuple[float, float, float] | None:
@@ -400,6 +451,8 @@ def check_plant_page(chain, truth: Truth, pid: int, check: Checker) -> None:
             value_or_dash(check, where, m.text, truth.trend(pid))
         elif m.name == "latest-recorded-at":
             check.eq(where, m.text, when(latest.recorded_at))
+        elif m.name == "dry-expected-at":
+            forecast_shown(check, where, m.text, truth.dry_expected(pid), when)
         elif m.name == "readings-on-record":
             check.eq(where, num(m.text), sum(len(v) for v in days.values()))
         elif m.name == "readings-24h":
@@ -468,6 +521,8 @@ def test_every_plant_page_number_matches_raw_rows_and_parquet(chain, truth):
             # history reaches into the archived days
             assert archived_days & set(truth.days(pid))
     check.done()
+    # at 12:30 the chain's plants are drying above their threshold: forecasts are shown
+    assert any(truth.dry_expected(pid) for pid in truth.plant_ids() if truth.by_plant[pid])
     assert check.checked > 200
 
 
@@ -490,6 +545,8 @@ def test_every_overview_number_matches_raw_rows_and_parquet(chain, truth):
                 check.near(where, hours, expected, tol)
             elif m.name == "latest-recorded-at":
                 check.eq(where, m.text, when(latest.recorded_at))
+            elif m.name == "dry-expected-at":
+                forecast_shown(check, where, m.text, truth.dry_expected(pid), when_day)
             elif m.name == "open-incidents":
                 rows["open-incidents"] += int(num(m.text))  # a rule's output: agrees below
             else:

@@ -37,6 +37,12 @@ clock as (
 
 ),
 
+drying as (
+
+    select * from {{ ref('int_plant_drying') }}
+
+),
+
 known_plants as (
 
     select plant_id from plants
@@ -155,6 +161,7 @@ joined as (
         latest_reading.last_watered_at,
         latest_reading.is_flagged as is_latest_reading_flagged,
         trend.moisture_trend_pct_per_hour,
+        drying.dry_expected_at,
         latest_attempt.outcome as latest_fetch_outcome,
         latest_attempt.fetched_at as latest_fetched_at,
         latest_answer.outcome as latest_answer_outcome,
@@ -169,6 +176,7 @@ joined as (
     left join latest_attempt on known_plants.plant_id = latest_attempt.plant_id
     left join latest_answer on known_plants.plant_id = latest_answer.plant_id
     left join trend on known_plants.plant_id = trend.plant_id
+    left join drying on known_plants.plant_id = drying.plant_id
     left join open_incidents on known_plants.plant_id = open_incidents.plant_id
 
 ),
@@ -200,6 +208,7 @@ final as (
         last_watered_at,
         hours_since_watered,
         moisture_trend_pct_per_hour,
+        dry_expected_at,
         (
             not is_on_loan
             and (

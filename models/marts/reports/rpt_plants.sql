@@ -77,6 +77,7 @@ final as (
         status.last_watered_at,
         status.hours_since_watered,
         status.moisture_trend_pct_per_hour,
+        status.dry_expected_at,
         coalesce(status.is_missing, status.plant_id is null) as is_missing,
         coalesce(status.is_on_loan, false) as is_on_loan,
         coalesce(status.is_sensor_faulting, false) as is_sensor_faulting,
