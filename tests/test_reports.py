@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -436,3 +436,28 @@ def test_a_page_is_stale_when_the_feed_is_down_or_its_newest_reading_too_old():
     assert (old["newest_reading_age"], old["is_stale"]) == ("2 hours ago", True)
     empty = freshness_facts({**site, "hot_last_recorded_at": None}, [], now)
     assert empty["is_stale"]
+
+
+def test_an_id_the_api_does_not_know_is_on_the_overview_as_missing_since_it_was_first_asked(
+    tmp_path,
+):
+    """Issue 11: plant 7 answers "plant not found"; it is listed as missing, with since when
+    (the first request for it, read here from the raw failure rows), and has its page."""
+    chain = build_chain(tmp_path, plants=8, hours=1, archive=False)
+    con = duckdb.connect(str(chain.duckdb_path), read_only=True)
+    try:
+        con.execute("set timezone = 'UTC'")
+        not_found = con.sql(
+            "select plant_id, min(fetched_at) from raw.plant_fetch_failures "
+            "where error_kind = 'not_found' group by plant_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [pid for pid, _ in not_found] == [7]
+    first = not_found[0][1].astimezone(UTC).replace(tzinfo=None)
+    overview = (chain.site / "index.html").read_text()
+    missing = overview.split("Missing (no recent reading)")[1].split("</div>")[0]
+    [item] = re.findall(r'<li data-plant-id="7">(.*?)</li>', missing)
+    assert "plant not found" in html.unescape(item)
+    assert f"no reading since {first:%a %d %b %Y %H:%M} UTC" in item
+    assert (chain.site / "plants" / "7.html").exists()

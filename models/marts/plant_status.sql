@@ -45,10 +45,12 @@ drying as (
 
 known_plants as (
 
+    -- a plant is known from its readings, or from the API saying it is on loan or not found
+    -- (an id the museum polls that answers "plant not found" is a missing plant, not no plant)
     select plant_id from plants
     union
     select plant_id from attempts
-    where outcome = 'on_loan'
+    where outcome in ('on_loan', 'not_found')
 
 ),
 
@@ -110,6 +112,16 @@ latest_answer as (
 
 ),
 
+first_attempt as (
+
+    select
+        plant_id,
+        min(fetched_at) as first_fetched_at
+    from attempts
+    group by plant_id
+
+),
+
 trend as (
 
     select
@@ -165,6 +177,7 @@ joined as (
         latest_attempt.outcome as latest_fetch_outcome,
         latest_attempt.fetched_at as latest_fetched_at,
         latest_answer.outcome as latest_answer_outcome,
+        first_attempt.first_fetched_at,
         coalesce(open_incidents.open_incidents, 0) as open_incidents,
         coalesce(open_incidents.open_threshold_incidents, 0) as open_threshold_incidents,
         coalesce(open_incidents.open_sensor_fault_incidents, 0) as open_sensor_fault_incidents,
@@ -175,6 +188,7 @@ joined as (
     left join latest_reading on known_plants.plant_id = latest_reading.plant_id
     left join latest_attempt on known_plants.plant_id = latest_attempt.plant_id
     left join latest_answer on known_plants.plant_id = latest_answer.plant_id
+    left join first_attempt on known_plants.plant_id = first_attempt.plant_id
     left join trend on known_plants.plant_id = trend.plant_id
     left join drying on known_plants.plant_id = drying.plant_id
     left join open_incidents on known_plants.plant_id = open_incidents.plant_id
@@ -216,6 +230,16 @@ final as (
                 or minutes_since_reading > {{ var('missing_after_minutes') }}
             )
         ) as is_missing,
+        -- since when it is missing: its last reading, or, never read in the hot store, the
+        -- first time it was asked there
+        case
+            when not is_on_loan
+                and (
+                    latest_recorded_at is null
+                    or minutes_since_reading > {{ var('missing_after_minutes') }}
+                )
+                then coalesce(latest_recorded_at, first_fetched_at)
+        end as missing_since_at,
         is_on_loan,
         is_sensor_faulting,
         open_incidents,
@@ -229,6 +253,7 @@ final as (
             else 'ok'
         end as status,
         latest_fetch_outcome,
+        latest_answer_outcome,
         latest_fetched_at,
         as_of_at
     from measured

@@ -79,6 +79,8 @@ final as (
         status.moisture_trend_pct_per_hour,
         status.dry_expected_at,
         coalesce(status.is_missing, status.plant_id is null) as is_missing,
+        status.missing_since_at,
+        coalesce(status.latest_answer_outcome = 'not_found', false) as is_not_found,
         coalesce(status.is_on_loan, false) as is_on_loan,
         coalesce(status.is_sensor_faulting, false) as is_sensor_faulting,
         coalesce(status.open_incidents, 0) as open_incidents,
