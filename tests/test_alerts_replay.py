@@ -31,8 +31,11 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
+from alerts.botanists import page_url
 from harness.services import ROOT
+from lnhm.settings import from_env
 from tests.test_alerts_support import read_outbox, run_job
+from tests.test_dbt_support import Warehouse
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -111,3 +114,20 @@ def test_a_day_replayed_mails_only_plants_16_and_47(tmp_path):
         assert f"https://plants.lnhm.example/site/current/plants/{plant_id}.html" in problem
         html = by_plant[(plant_id, "problem")].get_body(("html",)).get_content()
         assert f'href="https://plants.lnhm.example/site/current/plants/{plant_id}.html"' in html
+
+
+def test_the_link_to_the_plant_page_follows_lnhm_reports_url():
+    assert page_url(from_env({}), 16) is None  # unset: no link
+    site = from_env({"LNHM_REPORTS_URL": "https://plants.example.org/site"})
+    assert page_url(site, 16) == "https://plants.example.org/site/current/plants/16.html"
+
+
+def test_alert_after_minutes_reaches_dbt_from_the_environment(tmp_path):
+    wh = Warehouse.duckdb(tmp_path)
+    compiled = wh.target_path / "compiled" / "lnhm" / "models" / "marts" / "incident_alerts.sql"
+    wh.dbt("compile", "--select", "incident_alerts")
+    assert "< 30.0" in compiled.read_text()
+    wh.env.update(LNHM_ALERT_AFTER_MINUTES="45")
+    wh.dbt("compile", "--select", "incident_alerts")
+    assert "< 45.0" in compiled.read_text()
+    assert "between 0 and 45.0" in compiled.read_text()
