@@ -13,9 +13,8 @@ catalogue, independently of the code under test:
 
 The day runs from 15:20 UTC (every plant just watered) to 15:20 UTC the next day, so each
 plant's dry spell and watering fall inside it. The slices are an hour, not the schedule's 30
-minutes, to keep the test near six minutes (25 steps, each a full dbt build of about 10 s on an idle
-machine; more than 15 minutes when the machine is loaded). The
-runs fall at 20 past each hour, when the three short dips are open (8: about 13:08-13:23, 28
+minutes, to keep the test near six minutes (25 steps, each a full dbt build of about 10 s on
+an idle machine; more than 15 minutes on a loaded one). The runs fall at 20 past each hour, when the three short dips are open (8: about 13:08-13:23, 28
 and 32: about 14:15-14:30): the code without the sustained rule mails each of them, so the
 test fails without it; and 16 and 47 have been dry for more than 30 minutes by 09:20.
 """
