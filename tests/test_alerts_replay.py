@@ -14,9 +14,11 @@ catalogue, independently of the code under test:
 The day runs from 15:20 UTC (every plant just watered) to 15:20 UTC the next day, so each
 plant's dry spell and watering fall inside it. The slices are an hour, not the schedule's 30
 minutes, to keep the test near six minutes (25 steps, each a full dbt build of about 10 s on
-an idle machine; more than 15 minutes on a loaded one). The runs fall at 20 past each hour, when the three short dips are open (8: about 13:08-13:23, 28
-and 32: about 14:15-14:30): the code without the sustained rule mails each of them, so the
-test fails without it; and 16 and 47 have been dry for more than 30 minutes by 09:20.
+an idle machine; more than 15 minutes on a loaded one). The runs fall at 20 past each hour,
+when the three short dips are open (8: about 13:09-13:24, 28: 14:16-14:38, 32: 14:15-14:30):
+without the sustained rule each of them gets a problem and a recovery (10 mails instead of 4
+over 06:20-15:20), so the test fails without it; and 16 and 47 have been dry for more than
+30 minutes by 09:20.
 """
 
 from __future__ import annotations
