@@ -140,6 +140,14 @@ def current_incidents(settings: Settings, marts: Marts) -> list[Incident]:
     return incidents
 
 
+def page_url(settings: Settings, plant_id) -> str | None:
+    """The plant's page on the published site (reports/build.py writes plants/<id>.html under
+    current/), or None when LNHM_REPORTS_URL is not set."""
+    if not settings.reports_url or plant_id is None:
+        return None
+    return f"{settings.reports_url}current/plants/{plant_id}.html"
+
+
 def _plant_title(details: dict) -> str:
     name = details.get("plant_name") or "unnamed plant"
     return f"{name} (plant {details.get('plant_id')})"
@@ -209,6 +217,7 @@ def problem_message(settings: Settings, marts: Marts, incident: Incident) -> Out
             "botanist_name": (status or {}).get("botanist_name"),
             "ended_at": None,
             "kinds": marts.kinds,
+            "page_url": page_url(settings, d["plant_id"]),
         }
         message = render(
             settings,
@@ -264,6 +273,7 @@ def recovery_message(settings: Settings, marts: Marts, row: dict) -> Outgoing:
         "botanist_name": (status or {}).get("botanist_name"),
         "ended_at": ended_at,
         "kinds": marts.kinds,
+        "page_url": page_url(settings, d.get("plant_id")),
     }
     message = render(
         settings,

@@ -40,6 +40,15 @@ def worst_text(context, kind: str, value) -> str:
 
 
 @jinja2.pass_context
+def threshold_text(context, kind: str, value) -> str:
+    """``5.0 %``: the threshold an incident broke, in its kind's unit and digits."""
+    row = _kind(context, kind)
+    digits = row.get("worst_value_digits")
+    digits = 1 if digits is None else int(digits)
+    return fmt_num(value, row.get("worst_value_unit") or "", digits)
+
+
+@jinja2.pass_context
 def problem_label(context, kind: str) -> str:
     return _kind(context, kind).get("label") or str(kind).replace("_", " ").capitalize()
 
@@ -90,6 +99,7 @@ def environment() -> jinja2.Environment:
         when=fmt_when,
         num=fmt_num,
         worst=worst_text,
+        threshold=threshold_text,
         bytes=fmt_bytes,
         label=problem_label,
         advice=problem_advice,

@@ -192,6 +192,13 @@ def _s3_endpoint(env: dict) -> str:
     return ""
 
 
+def _reports_url(env: dict) -> str:
+    """The site's base URL with one trailing slash, or "" when unset (no links)."""
+    if not env.get("LNHM_REPORTS_URL", "").strip():
+        return ""
+    return _url(env, "LNHM_REPORTS_URL", "") + "/"
+
+
 def _dlt_data_dir(env: dict) -> Path | None:
     value = env.get("DLT_DATA_DIR", "").strip()
     return _folder(value, "DLT_DATA_DIR") if value else None
@@ -202,6 +209,8 @@ class AlertConfig:
     """The alert rules' own knobs (``LNHM_ALERT_*``, ``LNHM_OPS_*``)."""
 
     watering_hours: float = 26.0
+    # read by dbt (var alert_after_minutes); validated here so a bad value is a config error
+    after_minutes: float = 30.0
     ingest_failed_runs: int = 3
     stale_minutes: float = 15.0
     archive_hours: float = 26.0
@@ -212,6 +221,7 @@ class AlertConfig:
 def _alert_config(env: dict) -> AlertConfig:
     return AlertConfig(
         watering_hours=env_number(env, "LNHM_ALERT_WATERING_HOURS", 26, float, 1),
+        after_minutes=env_number(env, "LNHM_ALERT_AFTER_MINUTES", 30, float, 0),
         ingest_failed_runs=env_number(env, "LNHM_OPS_INGEST_FAILED_RUNS", 3, int, 1),
         stale_minutes=env_number(env, "LNHM_OPS_STALE_MINUTES", 15, float, 1),
         archive_hours=env_number(env, "LNHM_OPS_ARCHIVE_HOURS", 26, float, 1),
@@ -250,6 +260,8 @@ class Settings:
     s3_timeout_s: float = 10.0
     s3_retries: int = 2
     dlt_data_dir: Path | None = None
+    # the published site's base URL (ending in /), for links in the e-mails; "" = no links
+    reports_url: str = ""
     alerts: AlertConfig = field(default_factory=AlertConfig)
 
     @property
@@ -342,6 +354,7 @@ def from_env(env: dict | None = None) -> Settings:
         s3_timeout_s=env_number(env, "LNHM_S3_TIMEOUT", 10, float, 1),
         s3_retries=env_number(env, "LNHM_S3_RETRIES", 2, int, 0, 10),
         dlt_data_dir=_dlt_data_dir(env),
+        reports_url=_reports_url(env),
         alerts=_alert_config(env),
     )
 

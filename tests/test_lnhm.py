@@ -46,6 +46,8 @@ def test_plant_id_ranges_are_parsed():
         ({"LNHM_SMTP_TLS": "maybe"}, "LNHM_SMTP_TLS"),
         ({"LNHM_OPS_CAPACITY_WARN_PCT": "120"}, "LNHM_OPS_CAPACITY_WARN_PCT"),
         ({"LNHM_ALERT_WATERING_HOURS": "a day"}, "LNHM_ALERT_WATERING_HOURS"),
+        ({"LNHM_ALERT_AFTER_MINUTES": "half an hour"}, "LNHM_ALERT_AFTER_MINUTES"),
+        ({"LNHM_REPORTS_URL": "plants.example.org/site"}, "LNHM_REPORTS_URL"),
         # values that used to write somewhere unexpected instead of failing (issue 10)
         ({"LNHM_ARCHIVE_URL": "s3://"}, "LNHM_ARCHIVE_URL"),
         ({"LNHM_ARCHIVE_URL": "s3:///prefix"}, "LNHM_ARCHIVE_URL"),
