@@ -23,8 +23,8 @@ from lnhm.settings import AlertConfig, Settings
 STATUS_SQL = (
     "select plant_id, plant_name, botanist_id, botanist_name, botanist_email,"
     " latest_recorded_at, minutes_since_reading, soil_moisture_pct, temperature_c,"
-    " last_watered_at, hours_since_watered, is_missing, is_on_loan, is_sensor_faulting, status"
-    " from marts.plant_status order by plant_id"
+    " last_watered_at, hours_since_watered, dry_expected_at, is_missing, is_on_loan,"
+    " is_sensor_faulting, status from marts.plant_status order by plant_id"
 )
 ALERTS_SQL = (
     "select incident_id, plant_id, kind, label, audience, started_at, worst_value, threshold,"

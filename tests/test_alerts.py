@@ -80,6 +80,26 @@ def test_recovery_is_sent_once_when_the_incident_ends(hot, smtp):
     assert [r["message_kind"] for r in hot.sent()] == ["problem", "recovery"]
 
 
+def test_a_message_carries_the_plants_forecast_from_plant_status(duck, smtp):
+    duck.create_marts()
+    dry_at = utcnow().replace(second=0, microsecond=0) + timedelta(hours=2, minutes=5)
+    duck.add_plant(1, "Venus flytrap", moisture=9.0, dry_expected_at=dry_at)
+    duck.add_plant(2, "Corpse flower", moisture=60.0)  # not drying: no forecast line
+    started = utcnow().replace(second=0) - timedelta(minutes=42)
+    duck.add_incident("a-1", 1, "temperature_high", started, worst_value=31.0)
+    duck.add_incident("a-2", 2, "temperature_high", started, worst_value=31.0)
+    result = run_job({**duck.env, **smtp.env})
+    assert result.returncode == 0, result.stderr
+    mails = {mail.subject.split(":")[-1].strip(): mail for mail in smtp.inbox.take()}
+    assert len(mails) == 2
+    forecast = f"Needs water by: {dry_at:%a %d %b %Y %H:%M} UTC"
+    drying = next(mail for subject, mail in mails.items() if "Venus flytrap" in subject)
+    assert forecast in drying.text()
+    assert "Needs water by" in drying.html()
+    steady = next(mail for subject, mail in mails.items() if "Corpse flower" in subject)
+    assert "Needs water by" not in steady.text()
+
+
 def test_incident_already_over_when_first_seen_sends_nothing(duck, smtp):
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")

@@ -33,7 +33,7 @@ MARTS_DDL = (
     " minutes_since_reading double precision, soil_moisture_pct double precision,"
     " temperature_c double precision, last_watered_at timestamp,"
     " hours_since_watered double precision, moisture_trend_pct_per_hour double precision,"
-    " is_missing boolean, is_on_loan boolean, is_sensor_faulting boolean, open_incidents bigint,"
+    " dry_expected_at timestamp, is_missing boolean, is_on_loan boolean, is_sensor_faulting boolean, open_incidents bigint,"
     " status text)",
     "create table marts.fct_incidents (incident_id text, plant_id bigint, kind text,"
     " severity text, started_at timestamp, ended_at timestamp, is_open boolean,"
@@ -131,6 +131,7 @@ class Hot:
         missing: bool = False,
         on_loan: bool = False,
         status: str = "ok",
+        dry_expected_at=None,
     ) -> None:
         now = utcnow()
         watered = None
@@ -140,8 +141,8 @@ class Hot:
             "insert into marts.plant_status (plant_id, plant_name, botanist_id, botanist_name,"
             " botanist_email, latest_recorded_at, minutes_since_reading, soil_moisture_pct,"
             " temperature_c, last_watered_at, hours_since_watered, is_missing, is_on_loan,"
-            " is_sensor_faulting, open_incidents, status)"
-            " values (%s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s, false, 0, %s)",
+            " is_sensor_faulting, open_incidents, status, dry_expected_at)"
+            " values (%s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s, false, 0, %s, %s)",
             (
                 plant_id,
                 name,
@@ -156,6 +157,7 @@ class Hot:
                 missing,
                 on_loan,
                 status,
+                dry_expected_at,
             ),
         )
         if not self.rows(
