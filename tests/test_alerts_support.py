@@ -33,8 +33,8 @@ MARTS_DDL = (
     " minutes_since_reading double precision, soil_moisture_pct double precision,"
     " temperature_c double precision, last_watered_at timestamp,"
     " hours_since_watered double precision, moisture_trend_pct_per_hour double precision,"
-    " dry_expected_at timestamp, is_missing boolean, is_on_loan boolean, is_sensor_faulting boolean, open_incidents bigint,"
-    " status text)",
+    " dry_expected_at timestamp, is_missing boolean, is_on_loan boolean,"
+    " is_sensor_faulting boolean, open_incidents bigint, status text)",
     "create table marts.fct_incidents (incident_id text, plant_id bigint, kind text,"
     " severity text, started_at timestamp, ended_at timestamp, is_open boolean,"
     " worst_value double precision, threshold double precision, readings bigint,"
