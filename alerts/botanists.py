@@ -37,7 +37,12 @@ KINDS_SQL = (
 INCIDENT_COLUMNS = (
     "incident_id, plant_id, kind, started_at, ended_at, is_open, worst_value, threshold, readings"
 )
-MARTS = ("plant_status", "incident_alerts", "fct_incidents", "dim_incident_kinds")
+WARNINGS_SQL = (
+    "select warning_id, plant_id, last_watered_at, next_watering_at, dry_expected_at,"
+    " hours_dry_before_watering, soil_moisture_pct, soil_moisture_pct_min"
+    " from marts.early_warnings order by plant_id"
+)
+MARTS = ("plant_status", "incident_alerts", "fct_incidents", "dim_incident_kinds", "early_warnings")
 EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -63,6 +68,7 @@ class Marts:
     def __init__(self, store: Store, announced_ids: list[str] = ()):
         self.statuses = {row["plant_id"]: row for row in store.rows(STATUS_SQL)}
         self.alerts = store.rows(ALERTS_SQL)
+        self.warnings = store.rows(WARNINGS_SQL)
         self.kinds = {row["code"]: row for row in store.rows(KINDS_SQL)}
         self.incidents: dict[str, dict] = {}
         ids = sorted(set(announced_ids))
@@ -289,6 +295,32 @@ def recovery_message(settings: Settings, marts: Marts, row: dict) -> Outgoing:
     )
 
 
+def warning_message(settings: Settings, marts: Marts, row: dict) -> Outgoing:
+    """An early warning (marts.early_warnings): once per drying cycle, no recovery; the
+    moisture_low incident, if it comes, is mailed as any other."""
+    key = f"warning:{row['warning_id']}"
+    status = marts.statuses.get(row["plant_id"]) or {}
+    recipient, rerouted = _route(settings, marts, row["plant_id"])
+    d = {**row, "plant_name": status.get("plant_name"), "rerouted": rerouted}
+    subject = f"[LNHM] Will be dry before its watering: {_plant_title(d)}"
+    context = {
+        "warning": d,
+        "status": status or None,
+        "botanist_name": status.get("botanist_name"),
+        "page_url": page_url(settings, row["plant_id"]),
+    }
+    message = render(
+        settings,
+        "plant_warning",
+        context,
+        subject=subject,
+        to=recipient,
+        alert_key=key,
+        message_kind="warning",
+    )
+    return Outgoing(key, "warning", key, "botanist", recipient, d, message)
+
+
 def run_alerts(settings: Settings, cfg: AlertConfig, counts: dict, dry_run: bool = False) -> None:
     """``python -m alerts``: announce new incidents and recoveries, each exactly once."""
     if hot_store_missing(settings):
@@ -302,6 +334,7 @@ def run_alerts(settings: Settings, cfg: AlertConfig, counts: dict, dry_run: bool
             store.ensure_alert_tables()
             open_rows = store.open_incidents("botanist")
             sent_problems = store.sent_keys("problem")
+            sent_warnings = store.sent_keys("warning")
             announced = [str(r["details"].get("incident_id")) for r in open_rows]
             marts = Marts(store, [i for i in announced if i != "None"])
         current = current_incidents(settings, marts)
@@ -313,6 +346,11 @@ def run_alerts(settings: Settings, cfg: AlertConfig, counts: dict, dry_run: bool
         )
         outgoing = [problem_message(settings, marts, i) for i in new]
         outgoing += [recovery_message(settings, marts, row) for row in ended]
+        outgoing += [
+            warning_message(settings, marts, row)
+            for row in marts.warnings
+            if f"warning:{row['warning_id']}" not in sent_warnings
+        ]
         deliver(settings, outgoing, counts, job="alerts", dry_run=dry_run)
 
 

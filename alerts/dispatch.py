@@ -24,7 +24,12 @@ from lnhm.joblog import JobFailed
 from lnhm.locking import LockTimeout
 from lnhm.settings import Settings
 
-COUNT_NAMES = {"problem": "problems_sent", "recovery": "recoveries_sent", "digest": "digests_sent"}
+COUNT_NAMES = {
+    "problem": "problems_sent",
+    "recovery": "recoveries_sent",
+    "digest": "digests_sent",
+    "warning": "warnings_sent",
+}
 
 
 @dataclass

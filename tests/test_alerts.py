@@ -100,6 +100,40 @@ def test_a_message_carries_the_plants_forecast_from_plant_status(duck, smtp):
     assert "Needs water by" not in steady.text()
 
 
+def test_an_early_warning_is_mailed_once_per_drying_cycle_without_a_recovery(hot, smtp):
+    hot.create_marts()
+    hot.add_plant(16, "Thirsty fern", moisture=20.0)
+    day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    watered, watering = day - timedelta(hours=10), day + timedelta(hours=14)
+    hot.add_warning("w-1", 16, watered, watering, day + timedelta(hours=8, minutes=19))
+    env = {**hot.env, **smtp.env}
+    first = run_job(env)
+    assert first.returncode == 0, first.stderr
+    assert first.log["counts"]["warnings_sent"] == 1
+    (mail,) = smtp.inbox.take()
+    assert mail.rcpt_tos == ["carl@lnhm.example"]
+    assert "Will be dry before its watering" in mail.subject and "Thirsty fern" in mail.subject
+    text = mail.text()
+    assert f"Expected dry:   {day:%a %d %b %Y} 08:19 UTC (below 5.0 %)" in text
+    assert f"Usual watering: {day:%a %d %b %Y} 14:00 UTC" in text
+    assert "Dry for about:  5.7 h before it" in text
+
+    # the next builds show the same cycle: nothing more; it ends (the plant went dry): no
+    # recovery; the next cycle (a new watering) is warned again
+    assert run_job(env).log["counts"]["sent"] == 0
+    hot.clear_warnings()
+    assert run_job(env).log["counts"]["sent"] == 0
+    hot.add_warning(
+        "w-2", 16, watering, watering + timedelta(hours=24), day + timedelta(days=1, hours=8)
+    )
+    assert run_job(env).log["counts"]["warnings_sent"] == 1
+    assert [(r["alert_key"], r["message_kind"]) for r in hot.sent()] == [
+        ("warning:w-1", "warning"),
+        ("warning:w-2", "warning"),
+    ]
+    assert len(smtp.inbox.take()) == 1
+
+
 def test_incident_already_over_when_first_seen_sends_nothing(duck, smtp):
     duck.create_marts()
     duck.add_plant(1, "Venus flytrap")

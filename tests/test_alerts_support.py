@@ -45,6 +45,10 @@ MARTS_DDL = (
     " worst_value double precision, threshold double precision, readings bigint,"
     " last_seen_at timestamp, worst_value_label text, worst_value_unit text,"
     " worst_value_digits integer, is_held boolean)",
+    "create table marts.early_warnings (warning_id text, plant_id bigint,"
+    " last_watered_at timestamp, next_watering_at timestamp, dry_expected_at timestamp,"
+    " hours_dry_before_watering double precision, soil_moisture_pct double precision,"
+    " soil_moisture_pct_min double precision)",
     "create table marts.dim_incident_kinds (code text, label text, severity text,"
     " audience text, advice text, worst_value_label text, worst_value_unit text,"
     " worst_value_digits integer)",
@@ -168,6 +172,19 @@ class Hot:
                 " is_email_valid, plants_count) values (%s, %s, %s, %s, 1)",
                 (botanist_id, botanist, address, valid),
             )
+
+    def add_warning(
+        self, warning_id: str, plant_id: int, watered_at, next_watering_at, dry_expected_at
+    ) -> None:
+        """A marts.early_warnings row: plant_id dry at dry_expected_at, before its watering."""
+        hours = (next_watering_at - dry_expected_at).total_seconds() / 3600
+        self.sql(
+            "insert into marts.early_warnings values (%s, %s, %s, %s, %s, %s, 20.0, 5.0)",
+            (warning_id, plant_id, watered_at, next_watering_at, dry_expected_at, hours),
+        )
+
+    def clear_warnings(self) -> None:
+        self.sql("delete from marts.early_warnings")
 
     def add_incident(
         self,
