@@ -1,8 +1,9 @@
 {#- One row per plant known to the warehouse (ever read, or answering "on loan"): its latest reading and whether it needs attention. Times are relative to the
     newest fetch (int_warehouse_clock), not to the wall clock. Status, first match wins:
     on_loan, missing, sensor_fault, critical (an open incident of a critical kind, seed
-    incident_kinds: the care thresholds), warning (any other open incident of the plant, or a
-    flagged latest reading), ok. -#}
+    incident_kinds: the care thresholds), warning (any other open incident of the plant), ok.
+    Status follows incidents only: one flagged reading (a 57.4 deg C spike, say) is not a
+    problem of the plant until the incident rules make it one (they need a sustained breach). -#}
 with
 
 readings as (
@@ -124,11 +125,19 @@ first_attempt as (
 
 trend as (
 
+    -- a slope needs two readings at different times: with one (just after a watering) the
+    -- least-squares slope is 0/0, NaN on DuckDB and null on PostgreSQL; it is null on both
     select
         readings.plant_id,
-        regr_slope(
-            readings.soil_moisture_pct, {{ lnhm.epoch_seconds('readings.recorded_at') }}
-        ) * 3600 as moisture_trend_pct_per_hour
+        case
+            when
+                count(*) >= 2
+                and max(readings.recorded_at) > min(readings.recorded_at)
+                then
+                    regr_slope(
+                        readings.soil_moisture_pct, {{ lnhm.epoch_seconds('readings.recorded_at') }}
+                    ) * 3600
+        end as moisture_trend_pct_per_hour
     from readings
     inner join latest_reading on readings.plant_id = latest_reading.plant_id
     cross join clock
@@ -171,7 +180,6 @@ joined as (
         latest_reading.soil_moisture_pct,
         latest_reading.temperature_c,
         latest_reading.last_watered_at,
-        latest_reading.is_flagged as is_latest_reading_flagged,
         trend.moisture_trend_pct_per_hour,
         drying.dry_expected_at,
         latest_attempt.outcome as latest_fetch_outcome,
@@ -249,7 +257,7 @@ final as (
                 or minutes_since_reading > {{ var('missing_after_minutes') }} then 'missing'
             when is_sensor_faulting then 'sensor_fault'
             when open_threshold_incidents > 0 then 'critical'
-            when open_incidents > 0 or coalesce(is_latest_reading_flagged, false) then 'warning'
+            when open_incidents > 0 then 'warning'
             else 'ok'
         end as status,
         latest_fetch_outcome,
