@@ -296,6 +296,9 @@ class Truth:
         ]
 
     def trend(self, pid: int) -> float | None:
+        """Theil-Sen (median of pairwise slopes, %/h) of the moisture as reported (below 0
+        included) of the last TREND_MIN minutes since the latest watering; None without a pair
+        of readings at different times."""
         latest = self.latest(pid)
         start = self.as_of - timedelta(minutes=TREND_MIN)
         points = [
@@ -305,15 +308,10 @@ class Truth:
             and not r.duplicate
             and r.recorded_at >= start
             and (latest.last_watered is None or r.recorded_at >= latest.last_watered)
-            and not r.moisture_bad
             and r.moisture is not None
         ]
-        if len(points) < 2:
-            return None
-        mx = sum(x for x, _ in points) / len(points)
-        my = sum(y for _, y in points) / len(points)
-        sxx = sum((x - mx) ** 2 for x, _ in points)
-        return sum((x - mx) * (y - my) for x, y in points) / sxx * 3600 if sxx else None
+        slopes = [(y2 - y1) / (x2 - x1) * 3600 for x1, y1 in points for x2, y2 in points if x2 > x1]
+        return statistics.median(slopes) if slopes else None
 
     def dry_expected(self, pid: int) -> datetime | None:
         """The drying forecast as models/README.md defines it: a Theil-Sen line (median of the
@@ -558,6 +556,10 @@ def test_every_plant_page_number_matches_raw_rows_and_parquet(chain, truth):
     check.done()
     # at 12:30 the chain's plants are drying above their threshold: forecasts are shown
     assert any(truth.dry_expected(pid) for pid in truth.plant_ids() if truth.by_plant[pid])
+    # the moisture trend is shown for every plant read in the last hour (at 12:30 none has
+    # just been watered), plants drying below 0 included
+    recent = [p for p in truth.plant_ids() if truth.window(p, 1)]
+    assert recent and all(truth.trend(pid) is not None for pid in recent)
     # some plant was dry for a while, and some day's lowest reported value is below 0 (the
     # simulator's glitches): hours dry and the "below sensor range" marking are exercised
     assert any(h > 0.1 for pid in truth.plant_ids() for h in truth.hours_dry(pid).values())

@@ -123,21 +123,14 @@ first_attempt as (
 
 ),
 
-trend as (
+trend_readings as (
 
-    -- a slope needs two readings at different times: with one (just after a watering) the
-    -- least-squares slope is 0/0, NaN on DuckDB and null on PostgreSQL; it is null on both
+    -- the moisture readings of the trend window since the latest watering, as reported: values
+    -- below 0 are the real drying signal of fast-drying plants (16, 47), so they count here
     select
         readings.plant_id,
-        case
-            when
-                count(*) >= 2
-                and max(readings.recorded_at) > min(readings.recorded_at)
-                then
-                    regr_slope(
-                        readings.soil_moisture_pct, {{ lnhm.epoch_seconds('readings.recorded_at') }}
-                    ) * 3600
-        end as moisture_trend_pct_per_hour
+        readings.soil_moisture_pct,
+        {{ lnhm.epoch_seconds('readings.recorded_at') }} as recorded_s
     from readings
     inner join latest_reading on readings.plant_id = latest_reading.plant_id
     cross join clock
@@ -148,8 +141,37 @@ trend as (
             latest_reading.last_watered_at is null
             or readings.recorded_at >= latest_reading.last_watered_at
         )
-        and readings.soil_moisture_counts_in_statistics
-    group by readings.plant_id
+        and readings.soil_moisture_pct is not null
+
+),
+
+trend_pairs as (
+
+    select
+        earlier.plant_id,
+        (later.soil_moisture_pct - earlier.soil_moisture_pct)
+        / (later.recorded_s - earlier.recorded_s) * 3600 as slope_pct_per_hour
+    from trend_readings as earlier
+    inner join trend_readings as later
+        on
+            earlier.plant_id = later.plant_id
+            and earlier.recorded_s < later.recorded_s
+
+),
+
+trend as (
+
+    -- Theil-Sen: the median of the slopes between every pair of readings, so one sensor
+    -- glitch (-44 % between two 20 % readings) does not swing it as a least-squares slope
+    -- would. No pair (fewer than two readings at different times, e.g. just after a
+    -- watering): no row, so the trend is null (a least-squares slope would be 0/0, NaN)
+    select
+        plant_id,
+        cast(
+            percentile_cont(0.5) within group (order by slope_pct_per_hour) as double precision
+        ) as moisture_trend_pct_per_hour
+    from trend_pairs
+    group by plant_id
 
 ),
 
