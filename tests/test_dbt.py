@@ -360,7 +360,8 @@ def test_duckdb_and_postgres_give_the_same_marts(tmp_path, postgres_env):
         "dim_botanists": "select botanist_id, botanist_name, is_email_valid, phone_digits, "
         "phone_extension, plants_count from marts.dim_botanists order by 1",
         "summary": "select plant_id, day, readings, flagged_readings, avg_temperature_c, "
-        "min_soil_moisture_pct, waterings from marts.plant_daily_summary order by 1, 2",
+        "min_soil_moisture_pct, waterings, hours_dry, min_reported_soil_moisture_pct, "
+        "is_min_below_sensor_range from marts.plant_daily_summary order by 1, 2",
         "anomalies": "select anomaly_id, kind, started_at, ended_at, worst_value, "
         "readings from marts.anomalies order by 1",
         "status": "select plant_id, status, minutes_since_reading, "

@@ -35,6 +35,7 @@ TEMPERATURE = (-10.0, 50.0)  # vars temperature_plausible_min_c / max_c
 FUTURE_MIN, STALE_MIN = 5, 10  # vars future_tolerance_minutes / stale_after_minutes
 TREND_MIN = 60  # var moisture_trend_window_minutes
 DRYING_MIN, DRYING_READINGS = 90, 10  # vars drying_fit_window_minutes / drying_fit_min_readings
+MISSING_MIN = 10  # var missing_after_minutes: a longer gap between readings is no data
 VOID = {"img", "meta", "link", "br", "input", "hr", "source", "wbr"}
 
 
@@ -295,6 +296,9 @@ class Truth:
         ]
 
     def trend(self, pid: int) -> float | None:
+        """Theil-Sen (median of pairwise slopes, %/h) of the moisture as reported (below 0
+        included) of the last TREND_MIN minutes since the latest watering; None without a pair
+        of readings at different times."""
         latest = self.latest(pid)
         start = self.as_of - timedelta(minutes=TREND_MIN)
         points = [
@@ -304,15 +308,10 @@ class Truth:
             and not r.duplicate
             and r.recorded_at >= start
             and (latest.last_watered is None or r.recorded_at >= latest.last_watered)
-            and not r.moisture_bad
             and r.moisture is not None
         ]
-        if len(points) < 2:
-            return None
-        mx = sum(x for x, _ in points) / len(points)
-        my = sum(y for _, y in points) / len(points)
-        sxx = sum((x - mx) ** 2 for x, _ in points)
-        return sum((x - mx) * (y - my) for x, y in points) / sxx * 3600 if sxx else None
+        slopes = [(y2 - y1) / (x2 - x1) * 3600 for x1, y1 in points for x2, y2 in points if x2 > x1]
+        return statistics.median(slopes) if slopes else None
 
     def dry_expected(self, pid: int) -> datetime | None:
         """The drying forecast as models/README.md defines it: a Theil-Sen line (median of the
@@ -348,6 +347,26 @@ class Truth:
             for r in self.by_plant[pid]
             if r.last_watered and r.last_watered <= r.fetched_at + timedelta(minutes=FUTURE_MIN)
         }
+
+    def hours_dry(self, pid: int) -> dict[date, float]:
+        """Per UTC day, hours between consecutive reported moisture values (non-duplicates,
+        below 0 included) that are both below the plant's low threshold and at most
+        MISSING_MIN apart, split at midnight (models/README.md)."""
+        low = moisture_threshold(pid)
+        series = sorted(
+            (r.recorded_at, r.moisture)
+            for r in self.by_plant[pid]
+            if r.recorded_at and not r.duplicate and r.moisture is not None
+        )
+        out: dict[date, float] = defaultdict(float)
+        for (t0, m0), (t1, m1) in zip(series, series[1:], strict=False):
+            if m0 < low and m1 < low and t1 - t0 <= timedelta(minutes=MISSING_MIN):
+                midnight = datetime.combine(t1.date(), datetime.min.time())
+                start = max(t0, midnight)
+                out[t1.date()] += (t1 - start).total_seconds() / 3600
+                if t0 < midnight:
+                    out[t0.date()] += (midnight - t0).total_seconds() / 3600
+        return out
 
     def days(self, pid: int) -> dict[date, list[Reading]]:
         out: dict[date, list[Reading]] = defaultdict(list)
@@ -436,6 +455,8 @@ def check_plant_page(chain, truth: Truth, pid: int, check: Checker) -> None:
     start48 = truth.as_of - timedelta(hours=48)
     recent = sorted(w for w in waterings if start48 < w <= truth.as_of)
     shown_waterings = []
+    dry = truth.hours_dry(pid)
+    below: list[tuple[str, bool]] = []
     page = f"plants/{pid}.html"
     for m in metrics(chain.site / page):
         where = f"{page} {m.name}" + (f" {m.day}" if m.day else "")
@@ -495,6 +516,12 @@ def check_plant_page(chain, truth: Truth, pid: int, check: Checker) -> None:
                     shown_mean, shown_band = nums(m.text)
                     check.near(where + " mean", shown_mean, mean)
                     check.near(where + " 2sd", shown_band, 2 * (sd or 0))
+            elif m.name == "day-hours-dry":
+                check.near(where, num(m.text), dry[date.fromisoformat(m.day)])
+            elif m.name == "day-min-reported":
+                reported = [r.moisture for r in rows if not r.duplicate and r.moisture is not None]
+                check.near(where, num(m.text), min(reported))
+                below.append((m.day, min(reported) < MOISTURE[0]))
             elif m.name == "day-waterings":
                 expected = sum(1 for w in waterings if w.date() == date.fromisoformat(m.day))
                 check.eq(where, num(m.text), expected)
@@ -510,6 +537,12 @@ def check_plant_page(chain, truth: Truth, pid: int, check: Checker) -> None:
     # every day of the plant's history is in the table (this chain has fewer than 30 days)
     shown_days = {m.day for m in metrics(chain.site / page) if m.name == "day-readings"}
     check.eq(f"{page} days", shown_days, {d.isoformat() for d in days})
+    # the "below sensor range" marking is on exactly the days whose lowest reported value is < 0
+    html = (chain.site / page).read_text(encoding="utf-8")
+    marked = set(
+        re.findall(r'<tr data-day="([\d-]+)">(?:(?!</tr>).)*below-sensor-range', html, re.S)
+    )
+    check.eq(f"{page} below sensor range", marked, {d for d, is_below in below if is_below})
 
 
 def test_every_plant_page_number_matches_raw_rows_and_parquet(chain, truth):
@@ -523,6 +556,14 @@ def test_every_plant_page_number_matches_raw_rows_and_parquet(chain, truth):
     check.done()
     # at 12:30 the chain's plants are drying above their threshold: forecasts are shown
     assert any(truth.dry_expected(pid) for pid in truth.plant_ids() if truth.by_plant[pid])
+    # the moisture trend is shown for every plant read in the last hour (at 12:30 none has
+    # just been watered), plants drying below 0 included
+    recent = [p for p in truth.plant_ids() if truth.window(p, 1)]
+    assert recent and all(truth.trend(pid) is not None for pid in recent)
+    # some plant was dry for a while, and some day's lowest reported value is below 0 (the
+    # simulator's glitches): hours dry and the "below sensor range" marking are exercised
+    assert any(h > 0.1 for pid in truth.plant_ids() for h in truth.hours_dry(pid).values())
+    assert any(r.moisture is not None and r.moisture < 0 for r in truth.readings)
     assert check.checked > 200
 
 

@@ -4,7 +4,14 @@
     cannot have pruned: days from date(newest fetch - retention_hours) on, or older days whose
     readings are all still in fct_readings (at least as many as already counted). A pruned day
     keeps its row as it is, so history survives the pruning of raw and fct_readings. The sums
-    and counts let plant_baselines combine days exactly. -#}
+    and counts let plant_baselines combine days exactly.
+    Dryness: hours_dry is the time between consecutive moisture readings of the plant (that
+    count in statistics, values below 0 included: for fast-drying plants they are the real
+    signal) when both are below its low threshold (seed care_thresholds) and at most
+    missing_after_minutes apart (a longer gap is no data, not dry time), split at midnight.
+    min_reported_soil_moisture_pct is the lowest value as reported, out of the sensor's range
+    (0-100) or not. A day is recomputed when the next day's first reading arrives, so the
+    interval spanning midnight reaches both days. -#}
 {{
     config(
         materialized='incremental',
@@ -28,6 +35,30 @@ readings as (
 waterings as (
 
     select * from {{ ref('fct_waterings') }}
+
+),
+
+thresholds as (
+
+    select * from {{ ref('care_thresholds') }}
+
+),
+
+moisture_series as (
+
+    -- every moisture value as reported, with the plant's previous one (the hot store's)
+    select
+        plant_id,
+        day,
+        recorded_at,
+        fetched_at,
+        soil_moisture_pct,
+        lag(recorded_at) over (partition by plant_id order by recorded_at) as previous_recorded_at,
+        lag(soil_moisture_pct) over (
+            partition by plant_id order by recorded_at
+        ) as previous_soil_moisture_pct
+    from readings
+    where counts_in_statistics and soil_moisture_pct is not null
 
 ),
 
@@ -68,22 +99,98 @@ kept_day_counts as (
 
 ),
 
+candidate_days as (
+
+    -- the day of every reading, and the day before a reading whose previous one is on it (the
+    -- first reading after midnight ends an interval that began the day before)
+    select
+        day,
+        fetched_at
+    from readings
+    union all
+    select
+        cast(previous_recorded_at as date) as day,
+        fetched_at
+    from moisture_series
+    where cast(previous_recorded_at as date) < day
+
+),
+
 changed_days as (
 
     -- a full build takes every day; an incremental run the days with new readings, if the
     -- archive cannot have pruned them yet (recent, or still holding every reading counted)
-    select distinct readings.day
-    from readings
+    select distinct candidate_days.day
+    from candidate_days
     {% if is_incremental() %}
-        left join hot_day_counts on readings.day = hot_day_counts.day
-        left join kept_day_counts on readings.day = kept_day_counts.day
+        left join hot_day_counts on candidate_days.day = hot_day_counts.day
+        left join kept_day_counts on candidate_days.day = kept_day_counts.day
         where
-            readings.fetched_at >= (select max(last_fetched_at) as watermark from {{ this }})
+            candidate_days.fetched_at >= (select max(last_fetched_at) as watermark from {{ this }})
             and (
-                readings.day >= (select hot_floor.first_unprunable_day from hot_floor)
+                candidate_days.day >= (select hot_floor.first_unprunable_day from hot_floor)
                 or hot_day_counts.readings >= coalesce(kept_day_counts.readings, 0)
             )
     {% endif %}
+
+),
+
+plant_thresholds as (
+
+    select
+        plants.plant_id,
+        coalesce(own.soil_moisture_pct_min, dflt.soil_moisture_pct_min) as soil_moisture_pct_min
+    from (select distinct plant_id from moisture_series) as plants
+    left join thresholds as own on plants.plant_id = own.plant_id
+    left join thresholds as dflt on dflt.plant_id is null
+
+),
+
+dry_intervals as (
+
+    -- known dry: both ends below the threshold, no gap between them
+    select
+        moisture_series.plant_id,
+        moisture_series.day,
+        {{ lnhm.epoch_seconds('moisture_series.previous_recorded_at') }} as started_s,
+        {{ lnhm.epoch_seconds('moisture_series.recorded_at') }} as ended_s,
+        {{ lnhm.epoch_seconds('cast(moisture_series.day as timestamp)') }} as midnight_s
+    from moisture_series
+    inner join plant_thresholds on moisture_series.plant_id = plant_thresholds.plant_id
+    where
+        moisture_series.previous_soil_moisture_pct < plant_thresholds.soil_moisture_pct_min
+        and moisture_series.soil_moisture_pct < plant_thresholds.soil_moisture_pct_min
+        and {{ lnhm.minutes_between('moisture_series.previous_recorded_at', 'moisture_series.recorded_at') }}
+        <= {{ var('missing_after_minutes') }}
+
+),
+
+dry_pieces as (
+
+    -- each interval's part on the day it ended, and its part before that midnight
+    select
+        plant_id,
+        day,
+        ended_s - greatest(started_s, midnight_s) as dry_seconds
+    from dry_intervals
+    union all
+    select
+        plant_id,
+        {{ lnhm.add_days('day', -1) }} as day,
+        midnight_s - started_s as dry_seconds
+    from dry_intervals
+    where started_s < midnight_s
+
+),
+
+daily_dry as (
+
+    select
+        plant_id,
+        day,
+        sum(dry_seconds) / 3600.0 as hours_dry
+    from dry_pieces
+    group by plant_id, day
 
 ),
 
@@ -103,7 +210,8 @@ valid as (
         fetched_at,
         is_flagged,
         case when soil_moisture_counts_in_statistics then soil_moisture_pct end as soil_moisture_pct,
-        case when temperature_counts_in_statistics then temperature_c end as temperature_c
+        case when temperature_counts_in_statistics then temperature_c end as temperature_c,
+        case when counts_in_statistics then soil_moisture_pct end as reported_soil_moisture_pct
     from days_readings
 
 ),
@@ -118,6 +226,7 @@ daily as (
         avg(soil_moisture_pct) as avg_soil_moisture_pct,
         min(soil_moisture_pct) as min_soil_moisture_pct,
         max(soil_moisture_pct) as max_soil_moisture_pct,
+        min(reported_soil_moisture_pct) as min_reported_soil_moisture_pct,
         avg(temperature_c) as avg_temperature_c,
         min(temperature_c) as min_temperature_c,
         max(temperature_c) as max_temperature_c,
@@ -164,10 +273,16 @@ final as (
         daily.temperature_c_n,
         daily.temperature_c_sum,
         daily.temperature_c_sum_sq,
-        daily.last_fetched_at
+        daily.last_fetched_at,
+        cast(coalesce(daily_dry.hours_dry, 0) as double precision) as hours_dry,
+        cast(plant_thresholds.soil_moisture_pct_min as double precision) as dry_threshold_pct,
+        daily.min_reported_soil_moisture_pct,
+        coalesce(daily.min_reported_soil_moisture_pct < 0, false) as is_min_below_sensor_range
     from daily
     left join daily_waterings
         on daily.plant_id = daily_waterings.plant_id and daily.day = daily_waterings.day
+    left join daily_dry on daily.plant_id = daily_dry.plant_id and daily.day = daily_dry.day
+    left join plant_thresholds on daily.plant_id = plant_thresholds.plant_id
 
 )
 

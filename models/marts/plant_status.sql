@@ -1,8 +1,9 @@
 {#- One row per plant known to the warehouse (ever read, or answering "on loan"): its latest reading and whether it needs attention. Times are relative to the
     newest fetch (int_warehouse_clock), not to the wall clock. Status, first match wins:
     on_loan, missing, sensor_fault, critical (an open incident of a critical kind, seed
-    incident_kinds: the care thresholds), warning (any other open incident of the plant, or a
-    flagged latest reading), ok. -#}
+    incident_kinds: the care thresholds), warning (any other open incident of the plant), ok.
+    Status follows incidents only: one flagged reading (a 57.4 deg C spike, say) is not a
+    problem of the plant until the incident rules make it one (they need a sustained breach). -#}
 with
 
 readings as (
@@ -122,13 +123,14 @@ first_attempt as (
 
 ),
 
-trend as (
+trend_readings as (
 
+    -- the moisture readings of the trend window since the latest watering, as reported: values
+    -- below 0 are the real drying signal of fast-drying plants (16, 47), so they count here
     select
         readings.plant_id,
-        regr_slope(
-            readings.soil_moisture_pct, {{ lnhm.epoch_seconds('readings.recorded_at') }}
-        ) * 3600 as moisture_trend_pct_per_hour
+        readings.soil_moisture_pct,
+        {{ lnhm.epoch_seconds('readings.recorded_at') }} as recorded_s
     from readings
     inner join latest_reading on readings.plant_id = latest_reading.plant_id
     cross join clock
@@ -139,8 +141,37 @@ trend as (
             latest_reading.last_watered_at is null
             or readings.recorded_at >= latest_reading.last_watered_at
         )
-        and readings.soil_moisture_counts_in_statistics
-    group by readings.plant_id
+        and readings.soil_moisture_pct is not null
+
+),
+
+trend_pairs as (
+
+    select
+        earlier.plant_id,
+        (later.soil_moisture_pct - earlier.soil_moisture_pct)
+        / (later.recorded_s - earlier.recorded_s) * 3600 as slope_pct_per_hour
+    from trend_readings as earlier
+    inner join trend_readings as later
+        on
+            earlier.plant_id = later.plant_id
+            and earlier.recorded_s < later.recorded_s
+
+),
+
+trend as (
+
+    -- Theil-Sen: the median of the slopes between every pair of readings, so one sensor
+    -- glitch (-44 % between two 20 % readings) does not swing it as a least-squares slope
+    -- would. No pair (fewer than two readings at different times, e.g. just after a
+    -- watering): no row, so the trend is null (a least-squares slope would be 0/0, NaN)
+    select
+        plant_id,
+        cast(
+            percentile_cont(0.5) within group (order by slope_pct_per_hour) as double precision
+        ) as moisture_trend_pct_per_hour
+    from trend_pairs
+    group by plant_id
 
 ),
 
@@ -171,7 +202,6 @@ joined as (
         latest_reading.soil_moisture_pct,
         latest_reading.temperature_c,
         latest_reading.last_watered_at,
-        latest_reading.is_flagged as is_latest_reading_flagged,
         trend.moisture_trend_pct_per_hour,
         drying.dry_expected_at,
         latest_attempt.outcome as latest_fetch_outcome,
@@ -249,7 +279,7 @@ final as (
                 or minutes_since_reading > {{ var('missing_after_minutes') }} then 'missing'
             when is_sensor_faulting then 'sensor_fault'
             when open_threshold_incidents > 0 then 'critical'
-            when open_incidents > 0 or coalesce(is_latest_reading_flagged, false) then 'warning'
+            when open_incidents > 0 then 'warning'
             else 'ok'
         end as status,
         latest_fetch_outcome,
