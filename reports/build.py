@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from urllib.parse import quote
 
@@ -173,16 +173,28 @@ def _fmt_number(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _fmt_time(value, style: str = "long") -> str:
+def local_time(value: datetime, tz: tzinfo) -> datetime:
+    """A mart's time (naive UTC, or aware) as wall-clock time in the museum's zone."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(tz)
+
+
+def _fmt_time(value, style: str = "long", tz: tzinfo = UTC) -> str:
+    """A time as the museum's wall clock with its zone's abbreviation ("14:00 BST"), inside a
+    <time> element whose datetime/data-utc attributes keep the UTC instant for machines."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
+        local = local_time(value, tz)
         if style == "short":
-            return value.strftime("%H:%M")
-        if style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 UTC"
-            return value.strftime("%a %H:%M UTC")
-        return value.strftime("%a %d %b %Y %H:%M UTC")
-    if isinstance(value, date):
+            text = local.strftime("%H:%M")
+        elif style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 GMT"
+            text = local.strftime("%a %H:%M %Z")
+        else:
+            text = local.strftime("%a %d %b %Y %H:%M %Z")
+        utc = local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return Markup(f'<time datetime="{utc}" data-utc="{utc}">{text}</time>')
+    if isinstance(value, date):  # a day of the warehouse (UTC days, as archived)
         return value.strftime("%a %d %b %Y")
     return str(value)
 
@@ -202,7 +214,7 @@ def _safe_url(value) -> str | None:
     return None
 
 
-def make_env(email: str, generated_at: datetime) -> Environment:
+def make_env(email: str, generated_at: datetime, tz: tzinfo = UTC) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default=True),
@@ -211,14 +223,14 @@ def make_env(email: str, generated_at: datetime) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = _fmt_number
-    env.filters["when"] = _fmt_time
+    env.filters["when"] = lambda value, style="long": _fmt_time(value, style, tz)
     env.filters["size"] = format_bytes
     env.filters["hours"] = _fmt_hours
     env.filters["safe_url"] = _safe_url
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
 
     def problem_link(subject: str) -> str:
-        stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC")
+        stamp = local_time(generated_at, tz).strftime("%Y-%m-%d %H:%M %Z")
         body = f"Page: {subject}\nReport generated: {stamp}\n\nWhat looks wrong:\n"
         return (
             f"mailto:{quote(email, safe='@')}"
@@ -269,7 +281,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     freshness = freshness_facts(site, archive_days, generated_at)
 
     as_of = freshness["as_of_at"]
-    env = make_env(settings.problem_report_email, generated_at)
+    env = make_env(settings.problem_report_email, generated_at, settings.timezone)
 
     tmp = publish.staging_dir(out)  # inside the folder: it may be a mount point
     (tmp / "charts").mkdir(parents=True)
@@ -297,6 +309,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
                     plant_anomalies,
                     baseline,
                     window,
+                    settings.timezone,
                 )
             )
         if days:
