@@ -29,6 +29,7 @@ from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
 from lnhm.units import format_bytes
 from reports import charts, publish
+from reports.words import plural, plural_noun
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries"
@@ -117,13 +118,13 @@ def open_data(settings: Settings, say) -> duckdb.DuckDBPyConnection:
     finally:
         con.execute("detach hot")
     plants = con.execute("select count(*) from plants").fetchone()[0]
-    say(f"hot store {store}: report marts copied ({plants} plants), store detached")
+    say(f"hot store {store}: report marts copied ({plural(plants, 'plant')}), store detached")
 
     root = archive_root(settings)
     con.execute("set variable manifest_url = ?", [f"{root}/manifest.json"])
     con.execute(query("manifest"))
     days = con.execute("select count(*) from manifest_days").fetchone()[0]
-    say(f"archive {root}: {days} days in manifest.json")
+    say(f"archive {root}: {plural(days, 'day')} in manifest.json")
     return con
 
 
@@ -227,6 +228,8 @@ def make_env(email: str, generated_at: datetime, tz: tzinfo = UTC) -> Environmen
     env.filters["size"] = format_bytes
     env.filters["hours"] = _fmt_hours
     env.filters["safe_url"] = _safe_url
+    env.filters["plural"] = plural  # "1 day", "2 days"
+    env.filters["noun"] = plural_noun  # the noun alone, after a number shown apart
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
 
     def problem_link(subject: str) -> str:
@@ -276,7 +279,10 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     quality = rows(con, "data_quality_daily", "day desc")
     failure_kinds = rows(con, "failure_kinds", "code")
     con.close()
-    say(f"marts read: {len(overview)} plants, {len(botanists)} botanists, {len(quality)} days")
+    say(
+        f"marts read: {plural(len(overview), 'plant')}, {plural(len(botanists), 'botanist')}, "
+        f"{plural(len(quality), 'day')}"
+    )
     generated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     freshness = freshness_facts(site, archive_days, generated_at)
 
@@ -318,7 +324,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     if quality:
         charts.quality_chart(quality, tmp / "charts" / "data-quality.svg")
     chart_count = len(day_charts) + len(history_charts) + (1 if quality else 0)
-    say(f"drew {chart_count} charts")
+    say(f"drew {plural(chart_count, 'chart')}")
 
     common = {"freshness": freshness, "as_of": as_of}
     write_page(
@@ -352,7 +358,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             history_chart=history_charts.get(pid),
             **common,
         )
-    say(f"wrote {len(overview)} plant pages")
+    say(f"wrote {plural(len(overview), 'plant page')}")
     plants_by_botanist = defaultdict(list)
     for plant in overview:
         plants_by_botanist[plant["botanist_id"]].append(plant)
@@ -400,12 +406,13 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
         **common,
     )
-    say(f"wrote {len(botanists)} botanist pages, archive and data quality")
+    say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
 
     # Switch the finished site in, so a reader never sees a half-written one.
     live = publish.publish(tmp, out)
     pages = sum(1 for _ in live.rglob("*.html"))
-    say(f"site written to {out}/index.html ({pages} pages, {chart_count} charts)")
+    written = f"{plural(pages, 'page')}, {plural(chart_count, 'chart')}"
+    say(f"site written to {out}/index.html ({written})")
     return {
         "pages": pages,
         "charts": chart_count,

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from reports import svg
+from reports.words import plural
 
 MOISTURE = ("soil_moisture_pct", "Soil moisture (%)")
 TEMPERATURE = ("temperature_c", "Temperature (°C)")
@@ -89,7 +90,7 @@ def history_chart(name, days, incidents) -> str:
         if field == MOISTURE[0]:
             panel.ticks = [d["day"] for d in days if d["waterings"]]
         panels.append(panel)
-    label = f"Daily soil moisture and temperature of {name} over {len(days)} days"
+    label = f"Daily soil moisture and temperature of {name} over {plural(len(days), 'day')}"
     return svg.chart(panels, start, end, label, max_gap_s=1.5 * 86400)
 
 
