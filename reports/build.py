@@ -208,6 +208,26 @@ def _fmt_hours(value) -> str:
     return f"{value:.1f} h"
 
 
+MOISTURE_KINDS = ("moisture_low", "moisture_high")
+# statuses under which the latest moisture value is not to be judged (old, or from a bad sensor)
+UNJUDGED = ("missing", "on_loan", "sensor_fault")
+
+
+def moisture_state(plant: dict, open_incidents: list[dict]) -> str:
+    """The moisture bar's colour, from dbt's verdicts rather than a scale of our own: the
+    severity of the plant's open moisture incident (fct_incidents, the care_thresholds rules),
+    "unknown" when its status says the value is not current, else "ok". So a just-watered 98 %
+    plant is green, and 20 % is green for a plant whose low threshold is 15 %."""
+    if plant["status"] in UNJUDGED:
+        return "unknown"
+    severities = {
+        i["severity"]
+        for i in open_incidents
+        if i["plant_id"] == plant["plant_id"] and i["kind"] in MOISTURE_KINDS
+    }
+    return next((s for s in ("critical", "warning") if s in severities), "ok")
+
+
 def _safe_url(value) -> str | None:
     """Only plain http(s) links from the API become links (no javascript: or data:)."""
     if isinstance(value, str) and re.match(r"^https?://[^\s\"'<>]+$", value):
@@ -279,6 +299,8 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     quality = rows(con, "data_quality_daily", "day desc")
     failure_kinds = rows(con, "failure_kinds", "code")
     con.close()
+    for plant in overview:
+        plant["moisture_state"] = moisture_state(plant, open_incidents)
     say(
         f"marts read: {plural(len(overview), 'plant')}, {plural(len(botanists), 'botanist')}, "
         f"{plural(len(quality), 'day')}"
