@@ -9,7 +9,7 @@ Wednesdays; the UK is on BST, UTC+1, from 29 March to 25 October 2026), not comp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -79,3 +79,19 @@ def test_an_unknown_time_zone_is_a_one_line_configuration_error():
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "LNHM_TIMEZONE" in result.stderr and "Europe/Atlantis" in result.stderr
+
+
+def test_the_day_charts_hour_ticks_fall_on_the_museums_clock():
+    """A 24-hour window ending 1 July 13:00 UTC (14:00 BST): ticks every 3 hours of BST, the
+    first at 15:00 BST = 14:00 UTC, labelled in BST; in January the grid is UTC's."""
+    from zoneinfo import ZoneInfo
+
+    from reports import svg
+
+    london = ZoneInfo("Europe/London")
+    for end, first_utc in ((datetime(2026, 7, 1, 13), 14), (datetime(2026, 1, 14, 13), 15)):
+        start = end - timedelta(hours=24)
+        ticks, fmt = svg.time_ticks(svg._t(start), svg._t(end), london)
+        labels = [svg._tick_label(t, fmt, london) for t in ticks]
+        assert labels == ["15:00", "18:00", "21:00", "00:00", "03:00", "06:00", "09:00", "12:00"]
+        assert svg._dt(ticks[0]) == start.replace(hour=first_utc)
