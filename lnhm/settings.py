@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REAL_API_URL = "https://data-eng-plants-api.herokuapp.com"
 WAREHOUSES = ("duckdb", "postgres")
@@ -199,6 +200,17 @@ def _reports_url(env: dict) -> str:
     return _url(env, "LNHM_REPORTS_URL", "") + "/"
 
 
+def _timezone(env: dict) -> ZoneInfo:
+    """The museum's time zone (an IANA name): the site prints wall-clock times in it."""
+    value = _text(env, "LNHM_TIMEZONE", "Europe/London")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
+        raise ConfigError(
+            f"LNHM_TIMEZONE: expected an IANA time zone like Europe/London, got {value!r}"
+        ) from None
+
+
 def _dlt_data_dir(env: dict) -> Path | None:
     value = env.get("DLT_DATA_DIR", "").strip()
     return _folder(value, "DLT_DATA_DIR") if value else None
@@ -262,6 +274,8 @@ class Settings:
     dlt_data_dir: Path | None = None
     # the published site's base URL (ending in /), for links in the e-mails; "" = no links
     reports_url: str = ""
+    # the museum's zone: every time the site prints is wall-clock time here (UTC stays in data)
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     alerts: AlertConfig = field(default_factory=AlertConfig)
 
     @property
@@ -355,6 +369,7 @@ def from_env(env: dict | None = None) -> Settings:
         s3_retries=env_number(env, "LNHM_S3_RETRIES", 2, int, 0, 10),
         dlt_data_dir=_dlt_data_dir(env),
         reports_url=_reports_url(env),
+        timezone=_timezone(env),
         alerts=_alert_config(env),
     )
 

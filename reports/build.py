@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,6 +29,7 @@ from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
 from lnhm.units import format_bytes
 from reports import charts, publish
+from reports.words import plural, plural_noun
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries"
@@ -117,13 +118,13 @@ def open_data(settings: Settings, say) -> duckdb.DuckDBPyConnection:
     finally:
         con.execute("detach hot")
     plants = con.execute("select count(*) from plants").fetchone()[0]
-    say(f"hot store {store}: report marts copied ({plants} plants), store detached")
+    say(f"hot store {store}: report marts copied ({plural(plants, 'plant')}), store detached")
 
     root = archive_root(settings)
     con.execute("set variable manifest_url = ?", [f"{root}/manifest.json"])
     con.execute(query("manifest"))
     days = con.execute("select count(*) from manifest_days").fetchone()[0]
-    say(f"archive {root}: {days} days in manifest.json")
+    say(f"archive {root}: {plural(days, 'day')} in manifest.json")
     return con
 
 
@@ -173,16 +174,28 @@ def _fmt_number(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _fmt_time(value, style: str = "long") -> str:
+def local_time(value: datetime, tz: tzinfo) -> datetime:
+    """A mart's time (naive UTC, or aware) as wall-clock time in the museum's zone."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(tz)
+
+
+def _fmt_time(value, style: str = "long", tz: tzinfo = UTC) -> str:
+    """A time as the museum's wall clock with its zone's abbreviation ("14:00 BST"), inside a
+    <time> element whose datetime/data-utc attributes keep the UTC instant for machines."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
+        local = local_time(value, tz)
         if style == "short":
-            return value.strftime("%H:%M")
-        if style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 UTC"
-            return value.strftime("%a %H:%M UTC")
-        return value.strftime("%a %d %b %Y %H:%M UTC")
-    if isinstance(value, date):
+            text = local.strftime("%H:%M")
+        elif style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 GMT"
+            text = local.strftime("%a %H:%M %Z")
+        else:
+            text = local.strftime("%a %d %b %Y %H:%M %Z")
+        utc = local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return Markup(f'<time datetime="{utc}" data-utc="{utc}">{text}</time>')
+    if isinstance(value, date):  # a day of the warehouse (UTC days, as archived)
         return value.strftime("%a %d %b %Y")
     return str(value)
 
@@ -195,6 +208,26 @@ def _fmt_hours(value) -> str:
     return f"{value:.1f} h"
 
 
+MOISTURE_KINDS = ("moisture_low", "moisture_high")
+# statuses under which the latest moisture value is not to be judged (old, or from a bad sensor)
+UNJUDGED = ("missing", "on_loan", "sensor_fault")
+
+
+def moisture_state(plant: dict, open_incidents: list[dict]) -> str:
+    """The moisture bar's colour, from dbt's verdicts rather than a scale of our own: the
+    severity of the plant's open moisture incident (fct_incidents, the care_thresholds rules),
+    "unknown" when its status says the value is not current, else "ok". So a just-watered 98 %
+    plant is green, and 20 % is green for a plant whose low threshold is 15 %."""
+    if plant["status"] in UNJUDGED:
+        return "unknown"
+    severities = {
+        i["severity"]
+        for i in open_incidents
+        if i["plant_id"] == plant["plant_id"] and i["kind"] in MOISTURE_KINDS
+    }
+    return next((s for s in ("critical", "warning") if s in severities), "ok")
+
+
 def _safe_url(value) -> str | None:
     """Only plain http(s) links from the API become links (no javascript: or data:)."""
     if isinstance(value, str) and re.match(r"^https?://[^\s\"'<>]+$", value):
@@ -202,7 +235,7 @@ def _safe_url(value) -> str | None:
     return None
 
 
-def make_env(email: str, generated_at: datetime) -> Environment:
+def make_env(email: str, generated_at: datetime, tz: tzinfo = UTC) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default=True),
@@ -211,14 +244,16 @@ def make_env(email: str, generated_at: datetime) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = _fmt_number
-    env.filters["when"] = _fmt_time
+    env.filters["when"] = lambda value, style="long": _fmt_time(value, style, tz)
     env.filters["size"] = format_bytes
     env.filters["hours"] = _fmt_hours
     env.filters["safe_url"] = _safe_url
+    env.filters["plural"] = plural  # "1 day", "2 days"
+    env.filters["noun"] = plural_noun  # the noun alone, after a number shown apart
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
 
     def problem_link(subject: str) -> str:
-        stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC")
+        stamp = local_time(generated_at, tz).strftime("%Y-%m-%d %H:%M %Z")
         body = f"Page: {subject}\nReport generated: {stamp}\n\nWhat looks wrong:\n"
         return (
             f"mailto:{quote(email, safe='@')}"
@@ -264,12 +299,17 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     quality = rows(con, "data_quality_daily", "day desc")
     failure_kinds = rows(con, "failure_kinds", "code")
     con.close()
-    say(f"marts read: {len(overview)} plants, {len(botanists)} botanists, {len(quality)} days")
+    for plant in overview:
+        plant["moisture_state"] = moisture_state(plant, open_incidents)
+    say(
+        f"marts read: {plural(len(overview), 'plant')}, {plural(len(botanists), 'botanist')}, "
+        f"{plural(len(quality), 'day')}"
+    )
     generated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     freshness = freshness_facts(site, archive_days, generated_at)
 
     as_of = freshness["as_of_at"]
-    env = make_env(settings.problem_report_email, generated_at)
+    env = make_env(settings.problem_report_email, generated_at, settings.timezone)
 
     tmp = publish.staging_dir(out)  # inside the folder: it may be a mount point
     (tmp / "charts").mkdir(parents=True)
@@ -297,6 +337,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
                     plant_anomalies,
                     baseline,
                     window,
+                    settings.timezone,
                 )
             )
         if days:
@@ -305,7 +346,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     if quality:
         charts.quality_chart(quality, tmp / "charts" / "data-quality.svg")
     chart_count = len(day_charts) + len(history_charts) + (1 if quality else 0)
-    say(f"drew {chart_count} charts")
+    say(f"drew {plural(chart_count, 'chart')}")
 
     common = {"freshness": freshness, "as_of": as_of}
     write_page(
@@ -339,7 +380,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             history_chart=history_charts.get(pid),
             **common,
         )
-    say(f"wrote {len(overview)} plant pages")
+    say(f"wrote {plural(len(overview), 'plant page')}")
     plants_by_botanist = defaultdict(list)
     for plant in overview:
         plants_by_botanist[plant["botanist_id"]].append(plant)
@@ -387,12 +428,13 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
         **common,
     )
-    say(f"wrote {len(botanists)} botanist pages, archive and data quality")
+    say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
 
     # Switch the finished site in, so a reader never sees a half-written one.
     live = publish.publish(tmp, out)
     pages = sum(1 for _ in live.rglob("*.html"))
-    say(f"site written to {out}/index.html ({pages} pages, {chart_count} charts)")
+    written = f"{plural(pages, 'page')}, {plural(chart_count, 'chart')}"
+    say(f"site written to {out}/index.html ({written})")
     return {
         "pages": pages,
         "charts": chart_count,

@@ -8,10 +8,11 @@ is an Altair spec rendered to a static SVG file by vl-convert. No JavaScript rea
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from reports import svg
+from reports.words import plural
 
 MOISTURE = ("soil_moisture_pct", "Soil moisture (%)")
 TEMPERATURE = ("temperature_c", "Temperature (°C)")
@@ -26,7 +27,7 @@ def _clamp(value, lo, hi):
     return min(max(value, lo), hi)
 
 
-def day_chart(name, series, flagged, waterings, incidents, baseline, window) -> str:
+def day_chart(name, series, flagged, waterings, incidents, baseline, window, tz=UTC) -> str:
     """The last 24 hours of one plant as inline SVG.
 
     ``series``: 5-minute buckets (bucket_at, soil_moisture_pct, temperature_c). ``flagged``:
@@ -61,10 +62,12 @@ def day_chart(name, series, flagged, waterings, incidents, baseline, window) -> 
             if (i["ended_at"] or end) > start and i["started_at"] <= end
         ]
         panels.append(panel)
+    local_end = (end if end.tzinfo else end.replace(tzinfo=UTC)).astimezone(tz)
     label = (
-        f"Soil moisture and temperature of {name} over the 24 hours to {end:%a %d %b %Y %H:%M} UTC"
+        f"Soil moisture and temperature of {name} over the 24 hours to "
+        f"{local_end:%a %d %b %Y %H:%M %Z}"
     )
-    return svg.chart(panels, start, end, label, max_gap_s=15 * 60)
+    return svg.chart(panels, start, end, label, max_gap_s=15 * 60, tz=tz)
 
 
 def history_chart(name, days, incidents) -> str:
@@ -87,7 +90,7 @@ def history_chart(name, days, incidents) -> str:
         if field == MOISTURE[0]:
             panel.ticks = [d["day"] for d in days if d["waterings"]]
         panels.append(panel)
-    label = f"Daily soil moisture and temperature of {name} over {len(days)} days"
+    label = f"Daily soil moisture and temperature of {name} over {plural(len(days), 'day')}"
     return svg.chart(panels, start, end, label, max_gap_s=1.5 * 86400)
 
 

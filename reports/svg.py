@@ -9,7 +9,7 @@ drawn directly: ~1 ms each, no JavaScript, crisp in print, and every label escap
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 WIDTH = 820
@@ -46,7 +46,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def time_ticks(start: float, end: float) -> tuple[list[float], str]:
+def time_ticks(start: float, end: float, tz=UTC) -> tuple[list[float], str]:
+    """Ticks and their strftime format; hours fall on the museum's wall clock (every 3 h)."""
     span = end - start
     hour, day = 3600, 86400
     if span <= 2 * day:
@@ -65,8 +66,20 @@ def time_ticks(start: float, end: float) -> tuple[list[float], str]:
                 months.append(_t(d))
             d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
         return months, "%b %Y"
-    first = math.ceil(start / step) * step
+    # the zone's offset at the start, so hour ticks fall on 00:00, 03:00, ... local time
+    offset = _dt(start).replace(tzinfo=UTC).astimezone(tz).utcoffset().total_seconds()
+    if step >= day:
+        offset = 0  # day ticks are UTC days, as the history's days are
+    first = math.ceil((start + offset) / step) * step - offset
     return [first + i * step for i in range(int((end - first) // step) + 1)], fmt
+
+
+def _tick_label(t: float, fmt: str, tz) -> str:
+    """Hours on the museum's wall clock; days as the UTC days the history is made of."""
+    moment = _dt(t)
+    if fmt == "%H:%M":
+        moment = moment.replace(tzinfo=UTC).astimezone(tz)
+    return moment.strftime(fmt)
 
 
 def _fmt(value: float) -> str:
@@ -95,7 +108,7 @@ class Panel:
         return out
 
 
-def chart(panels: list[Panel], start, end, label: str, max_gap_s: float) -> str:
+def chart(panels: list[Panel], start, end, label: str, max_gap_s: float, tz=UTC) -> str:
     """An inline SVG with the panels stacked on one time axis; ``label`` is its accessible name."""
     x0, x1 = _t(start), _t(end)
     if x1 <= x0:
@@ -106,7 +119,7 @@ def chart(panels: list[Panel], start, end, label: str, max_gap_s: float) -> str:
     def sx(t: float) -> float:
         return LEFT + (t - x0) / (x1 - x0) * plot_w
 
-    xticks, xfmt = time_ticks(x0, x1)
+    xticks, xfmt = time_ticks(x0, x1, tz)
     parts = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(label)}" '
@@ -211,7 +224,7 @@ def chart(panels: list[Panel], start, end, label: str, max_gap_s: float) -> str:
             continue  # a label cut by the edge helps no one
         parts.append(
             f'<text x="{sx(t):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="{MUTED}">'
-            f"{_dt(t).strftime(xfmt)}</text>"
+            f"{_tick_label(t, xfmt, tz)}</text>"
         )
     parts.append("</svg>")
     return "".join(part for part in parts if part)

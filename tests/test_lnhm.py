@@ -25,6 +25,8 @@ def test_defaults_serve_the_embedded_setup():
     assert settings.archive_url == "data/archive"
     assert settings.reports_dir == Path("build/reports")
     assert settings.retention_hours == 24
+    assert str(settings.timezone) == "Europe/London"
+    assert str(from_env({"LNHM_TIMEZONE": "America/New_York"}).timezone) == "America/New_York"
 
 
 def test_plant_id_ranges_are_parsed():
@@ -72,6 +74,11 @@ def test_plant_id_ranges_are_parsed():
             "AWS_ENDPOINT_URL",
         ),
         ({"DLT_DATA_DIR": "s3://bucket/dlt"}, "DLT_DATA_DIR"),
+        ({"LNHM_TIMEZONE": "Europe/Atlantis"}, "LNHM_TIMEZONE"),
+        ({"LNHM_TIMEZONE": "BST"}, "LNHM_TIMEZONE"),
+        ({"LNHM_TIMEZONE": "Europe"}, "LNHM_TIMEZONE"),  # a folder of the zone database
+        ({"LNHM_TIMEZONE": "/etc/localtime"}, "LNHM_TIMEZONE"),
+        ({"LNHM_TIMEZONE": "../Europe/London"}, "LNHM_TIMEZONE"),
     ],
 )
 def test_invalid_configuration_names_the_variable_in_one_line(env, variable):

@@ -115,14 +115,23 @@ def hours_shown(text: str) -> tuple[float, float]:
     return num(text), SHOWN
 
 
+# The site prints the museum's wall clock (LNHM_TIMEZONE, default Europe/London). The chain's
+# readings are from late November and early December, when London keeps GMT (UTC+0, BST ends on
+# the last Sunday of October): the wall clock reads as UTC, abbreviated GMT.
+# tests/test_reports_timezone.py covers summer (BST) and other zones.
+def _in_gmt(value: datetime) -> datetime:
+    assert value.month in (11, 12, 1, 2), f"{value}: not a GMT month, expected texts need BST"
+    return value
+
+
 def when(value: datetime | date) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%a %d %b %Y %H:%M UTC")
+        return _in_gmt(value).strftime("%a %d %b %Y %H:%M GMT")
     return value.strftime("%a %d %b %Y")
 
 
 def when_day(value: datetime) -> str:
-    return value.strftime("%a %H:%M UTC")
+    return _in_gmt(value).strftime("%a %H:%M GMT")
 
 
 def si_bytes(text: str) -> tuple[float, float]:
