@@ -90,13 +90,14 @@ def test_a_day_replayed_mails_only_plants_16_and_47(tmp_path):
         (int(SUBJECT_PLANT.search(m["Subject"]).group(1)), m["X-LNHM-Message-Kind"]) for m in mails
     )
     print(f"{len(mails)} mails: {sorted(sent.items())}")
-    # 16 and 47 dry out about 5.5 h before their daily watering: warned once before they do,
-    # then the incident and its recovery at the watering
+    # 16 and 47 dry out about 5.5 h before their daily watering: warned once per drying cycle
+    # (the one watered on 1 Dec, and the one watered on 2 Dec at 13:50 / 13:30, seen by the
+    # last run at 15:20), then the incident of 2 Dec and its recovery at that watering
     assert sent == {
-        (16, "warning"): 1,
+        (16, "warning"): 2,
         (16, "problem"): 1,
         (16, "recovery"): 1,
-        (47, "warning"): 1,
+        (47, "warning"): 2,
         (47, "problem"): 1,
         (47, "recovery"): 1,
     }
