@@ -42,7 +42,7 @@ WARNINGS_SQL = (
     " hours_dry_before_watering, soil_moisture_pct, soil_moisture_pct_min"
     " from marts.early_warnings order by plant_id"
 )
-MARTS = ("plant_status", "incident_alerts", "fct_incidents", "dim_incident_kinds", "early_warnings")
+MARTS = ("plant_status", "incident_alerts", "fct_incidents", "dim_incident_kinds")
 EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
@@ -68,7 +68,10 @@ class Marts:
     def __init__(self, store: Store, announced_ids: list[str] = ()):
         self.statuses = {row["plant_id"]: row for row in store.rows(STATUS_SQL)}
         self.alerts = store.rows(ALERTS_SQL)
-        self.warnings = store.rows(WARNINGS_SQL)
+        # optional: a warehouse upgraded but not rebuilt yet has no early_warnings table
+        self.warnings = (
+            store.rows(WARNINGS_SQL) if store.has_table("marts", "early_warnings") else []
+        )
         self.kinds = {row["code"]: row for row in store.rows(KINDS_SQL)}
         self.incidents: dict[str, dict] = {}
         ids = sorted(set(announced_ids))
