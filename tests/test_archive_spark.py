@@ -62,7 +62,19 @@ def archive(tmp_path_factory):
     failures = con.execute("select run_id, plant_id from raw.plant_fetch_failures").fetchall()
     con.close()
     dbt = str(Path(sys.executable).with_name("dbt"))
-    _run(env, dbt, "run", "--profiles-dir", str(ROOT), "--select", "+plant_daily_summary")
+    # build, not run: the daily summary reads the seed care_thresholds (its dry threshold)
+    _run(
+        env,
+        dbt,
+        "build",
+        "--profiles-dir",
+        str(ROOT),
+        "--select",
+        "+plant_daily_summary",
+        "--exclude-resource-type",
+        "test",
+        "unit_test",
+    )
     _run(env, sys.executable, "-m", "archive", "--now", NOW)
     root = Path(env["LNHM_ARCHIVE_URL"])
     expected = {
