@@ -6,7 +6,7 @@ jobs, each its own process):
   2025. Before this rule their dry readings made one incident from 31 Aug 2023 to 4 Feb 2025;
   now the 20 polls are one incident, closed at its last dry reading when the data stops, and
   every gap is a no_reading incident (and a feed_down one);
-- the simulator: plant 16 dry at 08:00, nothing for two days, dry again: the incident open at
+- the simulator: plant 16 dry at 12:30, nothing for two days, dry again: the incident open at
   the first build closes at the gap with the same id, a new one opens, nothing is doubled.
 
 The expected incidents are recomputed here in Python from what was loaded (the fixtures, or
@@ -207,14 +207,14 @@ def raw_readings(chain: Chain) -> tuple[list[tuple[int, datetime, float | None]]
 
 
 def test_a_breach_after_a_long_gap_is_a_new_incident(tmp_path: Path):
-    first_end = datetime(2026, 11, 28, 8, 0)
+    first_end = datetime(2026, 11, 28, 12, 30)  # plant 16 is below 5 % from about 08:20
     second_end = first_end + timedelta(days=2)
     chain = build_chain(
         tmp_path, plants=17, hours=1, end=first_end, archive=False, reports=False
     )
     readings, clock = raw_readings(chain)
     first = expected(readings, clock)
-    # plant 16 (threshold 5 %) is dry all morning: one open incident over the whole hour
+    # plant 16 (threshold 5 %) is dry until its watering: one open incident over the hour
     [(_, _, started, ended, count)] = [r for r in first if r[:2] == (16, "moisture_low")]
     assert ended is None and count >= 50
     with connect(chain) as con:
