@@ -49,13 +49,19 @@ def polls(name: str) -> list[list[tuple[int, int, dict, datetime]]]:
         data = json.loads((FIXTURES / "v1-2023-08-31-all-plants.json").read_text())
         return [_poll(list(data.values()))]
     if name == "2024-08-06":
-        return [_poll(json.loads((FIXTURES / "v1-2024-08-06-ids-0-50-with-errors.json").read_text()))]
+        return [
+            _poll(json.loads((FIXTURES / "v1-2024-08-06-ids-0-50-with-errors.json").read_text()))
+        ]
     if name == "2025-02-04":
-        return [_poll(json.loads((FIXTURES / "v1-2025-02-04-ids-1-50-with-errors.json").read_text()))]
+        return [
+            _poll(json.loads((FIXTURES / "v1-2025-02-04-ids-1-50-with-errors.json").read_text()))
+        ]
     if name == "2024-08-06-polls":
         same_day = json.loads((FIXTURES / "v1-2024-08-06-ids-0-50-with-errors.json").read_text())
         static = {b["plant_id"]: b for b in same_day if "error" not in b}
-        rows = list(csv.DictReader((FIXTURES / "v1-2024-08-06-20-polls-ids-0-52.readings.csv").open()))
+        rows = list(
+            csv.DictReader((FIXTURES / "v1-2024-08-06-20-polls-ids-0-52.readings.csv").open())
+        )
         result: list[list[dict]] = [[]]
         previous = -1
         for row in rows:
