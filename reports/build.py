@@ -344,7 +344,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             history_charts[pid] = Markup(charts.history_chart(name, days, plant_anomalies))
     warm.join()
     if quality:
-        charts.quality_chart(quality, tmp / "charts" / "data-quality.svg")
+        charts.quality_chart(quality, failure_kinds, tmp / "charts" / "data-quality.svg")
     chart_count = len(day_charts) + len(history_charts) + (1 if quality else 0)
     say(f"drew {plural(chart_count, 'chart')}")
 
@@ -425,7 +425,11 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "quality.html",
         subject="the data quality page",
         days=quality,
-        fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
+        # expected answers (on loan, not found: seed failure_kinds.is_expected) before faults
+        fails=[
+            (f"failed_{kind['code']}", kind["label"])
+            for kind in sorted(failure_kinds, key=lambda kind: not kind["is_expected"])
+        ],
         **common,
     )
     say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
