@@ -27,6 +27,7 @@ from markupsafe import Markup
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
+from lnhm.timefmt import as_utc, format_local, local_time
 from lnhm.units import format_bytes
 from reports import charts, publish
 from reports.words import plural, plural_noun
@@ -174,26 +175,15 @@ def _fmt_number(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def local_time(value: datetime, tz: tzinfo) -> datetime:
-    """A mart's time (naive UTC, or aware) as wall-clock time in the museum's zone."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(tz)
-
-
 def _fmt_time(value, style: str = "long", tz: tzinfo = UTC) -> str:
     """A time as the museum's wall clock with its zone's abbreviation ("14:00 BST"), inside a
     <time> element whose datetime/data-utc attributes keep the UTC instant for machines."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        local = local_time(value, tz)
-        if style == "short":
-            text = local.strftime("%H:%M")
-        elif style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 GMT"
-            text = local.strftime("%a %H:%M %Z")
-        else:
-            text = local.strftime("%a %d %b %Y %H:%M %Z")
-        utc = local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # lnhm.timefmt: the one formatting of times for people, shared with the e-mails
+        text = format_local(value, tz, style if style in ("short", "day") else "long")
+        utc = as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Markup(f'<time datetime="{utc}" data-utc="{utc}">{text}</time>')
     if isinstance(value, date):  # a day of the warehouse (UTC days, as archived)
         return value.strftime("%a %d %b %Y")

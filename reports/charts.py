@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from lnhm.timefmt import format_local
 from reports import svg
 from reports.words import plural
 
@@ -62,11 +63,7 @@ def day_chart(name, series, flagged, waterings, incidents, baseline, window, tz=
             if (i["ended_at"] or end) > start and i["started_at"] <= end
         ]
         panels.append(panel)
-    local_end = (end if end.tzinfo else end.replace(tzinfo=UTC)).astimezone(tz)
-    label = (
-        f"Soil moisture and temperature of {name} over the 24 hours to "
-        f"{local_end:%a %d %b %Y %H:%M %Z}"
-    )
+    label = f"Soil moisture and temperature of {name} over the 24 hours to {format_local(end, tz)}"
     return svg.chart(panels, start, end, label, max_gap_s=15 * 60, tz=tz)
 
 
@@ -125,8 +122,9 @@ def quality_groups(failure_kinds: list[dict]) -> list[tuple[str, dict[str, str],
     found) and which are faults; the chart only draws them apart."""
     expected = {f"failed_{k['code']}": k["label"] for k in failure_kinds if k["is_expected"]}
     faults = {f"failed_{k['code']}": k["label"] for k in failure_kinds if not k["is_expected"]}
+    expected_title = "Expected answers (plant on loan, not found): failed requests"
     return [
-        ("Expected answers (plant on loan, not found): failed requests", expected, EXPECTED_COLOURS),
+        (expected_title, expected, EXPECTED_COLOURS),
         ("Faults: failed requests", faults, FAULT_COLOURS),
         ("Flagged readings", FLAG_REASONS, FLAG_COLOURS),
     ]
