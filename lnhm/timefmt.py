@@ -16,6 +16,7 @@ STYLES = {
     "long": "%a %d %b %Y %H:%M %Z",  # Wed 01 Jul 2026 14:00 BST
     "day": "%a %H:%M %Z",  # Wed 14:00 BST: a time within the next days (a forecast)
     "short": "%H:%M",  # 14:00: a chart's tick
+    "stamp": "%Y-%m-%d %H:%M %Z",  # 2026-07-01 14:00 BST: the "report a problem" mail's body
 }
 
 

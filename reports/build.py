@@ -27,7 +27,7 @@ from markupsafe import Markup
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
-from lnhm.timefmt import as_utc, format_local, local_time
+from lnhm.timefmt import as_utc, format_local
 from lnhm.units import format_bytes
 from reports import charts, publish
 from reports.words import plural, plural_noun
@@ -243,7 +243,7 @@ def make_env(email: str, generated_at: datetime, tz: tzinfo = UTC) -> Environmen
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
 
     def problem_link(subject: str) -> str:
-        stamp = local_time(generated_at, tz).strftime("%Y-%m-%d %H:%M %Z")
+        stamp = format_local(generated_at, tz, "stamp")
         body = f"Page: {subject}\nReport generated: {stamp}\n\nWhat looks wrong:\n"
         return (
             f"mailto:{quote(email, safe='@')}"
