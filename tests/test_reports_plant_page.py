@@ -141,7 +141,9 @@ def bars(panel: str) -> dict[tuple[str, str], int]:
     """(day, reason) -> count, from the bars' accessible labels."""
     found = {}
     for day, count, reason in re.findall(
-        r'aria-label="day \(UTC\): ([\d-]+); per day: (\d+); reason: ([^"]+)"', panel
+        r'aria-label="(?:day \(UTC\)|week from): ([\d-]+); per (?:day|week): (\d+); '
+        r'reason: ([^"]+)"',
+        panel,
     ):
         found[(day, reason.replace("&amp;", "&"))] = int(count)
     return found
@@ -192,3 +194,36 @@ def test_quality_chart_has_a_tick_per_day_and_expected_failures_apart_from_fault
         if m.name in ("expected_failures", "fault_failures"):
             source = expected if m.name == "expected_failures" else faults
             assert num(m.text) == sum(n for (day, _), n in source.items() if day == m.day)
+
+
+def test_quality_chart_of_a_long_history_has_a_slot_per_week_and_keeps_empty_ones(tmp_path):
+    """Beyond 120 days a bar per week (Monday to Sunday), every week on the axis: 200 days from
+    Monday 5 January 2026 are 29 weeks (28 full, one of 4 days), and a week without data stays
+    as an empty slot instead of being closed up."""
+    from datetime import date, timedelta
+
+    from reports import charts
+
+    kinds = [
+        {"code": "not_found", "label": "Plant not found (404)", "is_expected": True},
+        {"code": "timeout", "label": "Request timed out", "is_expected": False},
+    ]
+    first = date(2026, 1, 5)
+    days = []
+    for offset in range(200):
+        day = first + timedelta(days=offset)
+        if 70 <= offset < 77:  # the 11th week (from Monday 16 March) has no data at all
+            continue
+        row = {"day": day, "failed_not_found": 2, "failed_timeout": 1}
+        row.update(dict.fromkeys(FLAG_LABELS, 0))
+        days.append(row)
+    path = tmp_path / "q.svg"
+    charts.quality_chart(days, kinds, path)
+    expected, faults, _ = panels(path.read_text(encoding="utf-8"))
+    assert "discrete scale with 29 values: 2026-01-05, 2026-01-12," in expected
+    shown = bars(expected)
+    assert shown[("2026-01-05", "Plant not found (404)")] == 14  # 7 days x 2
+    assert ("2026-03-16", "Plant not found (404)") not in shown  # the empty week
+    assert shown[("2026-07-20", "Plant not found (404)")] == 8  # 20-23 July: 4 days x 2
+    assert bars(faults)[("2026-01-05", "Request timed out")] == 7
+    assert "Request timed out" not in expected and "Plant not found" not in faults
