@@ -95,3 +95,8 @@ def test_no_module_writes_a_time_for_people_by_hand():
                 if by_hand.search(line):
                     offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_minute_pages_styles():
+    assert format_local(SUMMER, LONDON, "clock") == "14:00 BST"
+    assert format_local(WINTER, LONDON, "day_month") == "Wed 14 Jan 13:00 GMT"
