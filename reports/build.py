@@ -27,6 +27,7 @@ from markupsafe import Markup
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
+from lnhm.timefmt import as_utc, format_local
 from lnhm.units import format_bytes
 from reports import charts, publish
 from reports.words import plural, plural_noun
@@ -174,26 +175,15 @@ def _fmt_number(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def local_time(value: datetime, tz: tzinfo) -> datetime:
-    """A mart's time (naive UTC, or aware) as wall-clock time in the museum's zone."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(tz)
-
-
 def _fmt_time(value, style: str = "long", tz: tzinfo = UTC) -> str:
     """A time as the museum's wall clock with its zone's abbreviation ("14:00 BST"), inside a
     <time> element whose datetime/data-utc attributes keep the UTC instant for machines."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        local = local_time(value, tz)
-        if style == "short":
-            text = local.strftime("%H:%M")
-        elif style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 GMT"
-            text = local.strftime("%a %H:%M %Z")
-        else:
-            text = local.strftime("%a %d %b %Y %H:%M %Z")
-        utc = local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # lnhm.timefmt: the one formatting of times for people, shared with the e-mails
+        text = format_local(value, tz, style if style in ("short", "day") else "long")
+        utc = as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Markup(f'<time datetime="{utc}" data-utc="{utc}">{text}</time>')
     if isinstance(value, date):  # a day of the warehouse (UTC days, as archived)
         return value.strftime("%a %d %b %Y")
@@ -253,7 +243,7 @@ def make_env(email: str, generated_at: datetime, tz: tzinfo = UTC) -> Environmen
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
 
     def problem_link(subject: str) -> str:
-        stamp = local_time(generated_at, tz).strftime("%Y-%m-%d %H:%M %Z")
+        stamp = format_local(generated_at, tz, "stamp")
         body = f"Page: {subject}\nReport generated: {stamp}\n\nWhat looks wrong:\n"
         return (
             f"mailto:{quote(email, safe='@')}"
@@ -344,7 +334,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             history_charts[pid] = Markup(charts.history_chart(name, days, plant_anomalies))
     warm.join()
     if quality:
-        charts.quality_chart(quality, tmp / "charts" / "data-quality.svg")
+        charts.quality_chart(quality, failure_kinds, tmp / "charts" / "data-quality.svg")
     chart_count = len(day_charts) + len(history_charts) + (1 if quality else 0)
     say(f"drew {plural(chart_count, 'chart')}")
 
@@ -425,7 +415,11 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "quality.html",
         subject="the data quality page",
         days=quality,
-        fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
+        # expected answers (on loan, not found: seed failure_kinds.is_expected) before faults
+        fails=[
+            (f"failed_{kind['code']}", kind["label"])
+            for kind in sorted(failure_kinds, key=lambda kind: not kind["is_expected"])
+        ],
         **common,
     )
     say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
