@@ -10,7 +10,7 @@ comes from the simulator itself (its steady temperature and the spike it added),
   outside their baseline band, and no incident;
 - the 7-day baselines' spread is the spread of the simulator's steady temperatures (0.06-0.13 C),
   not the spikes' (the daily figures with spikes: about 2 C).
-The real capture of 2024-08-06 (20 polls of ids 0-52) is checked too: the SQL rule flags exactly
+On DuckDB and on PostgreSQL. The real capture of 2024-08-06 (20 polls of ids 0-52) is checked too: the SQL rule flags exactly
 the readings an independent Python reading of the rule flags, and leaves a per-plant spread of
 at most 0.12 C (with spikes: up to 5 C among plausible values).
 """
@@ -54,9 +54,13 @@ def near(at: datetime, *edges: datetime, minutes: float = 3) -> bool:
     return any(abs(at - edge) <= timedelta(minutes=minutes) for edge in edges)
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Warehouse:
-    wh = Warehouse.duckdb(tmp_path_factory.mktemp("spikes"))
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def warehouse(request, tmp_path_factory) -> Warehouse:
+    tmp = tmp_path_factory.mktemp("spikes")
+    if request.param == "duckdb":
+        wh = Warehouse.duckdb(tmp)
+    else:
+        wh = Warehouse.postgres(tmp, request.getfixturevalue("postgres").new_database())
     wh.backfill(HOURS, END, plants=PLANTS, temperature_offsets=(FAULT,))
     wh.dbt("build")
     return wh
