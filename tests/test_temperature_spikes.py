@@ -10,15 +10,18 @@ comes from the simulator itself (its steady temperature and the spike it added),
   outside their baseline band, and no incident;
 - the 7-day baselines' spread is the spread of the simulator's steady temperatures (0.06-0.13 C),
   not the spikes' (the daily figures with spikes: about 2 C).
-On DuckDB and on PostgreSQL. The real capture of 2024-08-06 (20 polls of ids 0-52) is checked too: the SQL rule flags exactly
-the readings an independent Python reading of the rule flags, and leaves a per-plant spread of
-at most 0.12 C (with spikes: up to 5 C among plausible values).
+On DuckDB and on PostgreSQL. The real capture of 2024-08-06 (20 polls of ids 0-52) is checked
+too: the SQL rule flags exactly the readings an independent Python reading of the rule flags,
+and leaves a per-plant spread of at most 0.12 C (with spikes: up to 5 C among plausible values).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import statistics
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -226,3 +229,39 @@ def test_the_real_capture_spikes_match_an_independent_reading_of_the_rule(tmp_pa
             clean.setdefault(plant_id, []).append(value)
     assert max(statistics.stdev(v) for v in by_plant.values()) > 5
     assert max(statistics.stdev(v) for v in clean.values()) < 0.12
+
+
+# ------------------------------------------------------------------------ the scenario itself
+def test_the_heating_fault_scenario_offsets_one_plant_for_its_hours_only():
+    normal = PlantsSimulator(SimulatorConfig(plants=50))
+    faulty = truth()
+    for plant_id in (4, 5):
+        for minute in range(-5, 126, 5):
+            at = utc(FAULT_START + timedelta(minutes=minute, seconds=2))
+            a, b = normal.respond(plant_id, at), faulty.respond(plant_id, at)
+            if a.status != 200:
+                continue
+            delta = json.loads(b.body)["temperature"] - json.loads(a.body)["temperature"]
+            inside = plant_id == 5 and 0 <= minute < 120
+            assert delta == pytest.approx(5.0 if inside else 0.0), (plant_id, minute)
+            assert faulty.steady_temperature(plant_id, at) + faulty.temperature_spike(
+                plant_id, at
+            ) == pytest.approx(json.loads(b.body)["temperature"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["5=2026-12-02T08:00:00/2", "x=2026-12-02T08:00:00/2/5", "5=noon/2/5", "5=2026-12-02/0/5"],
+)
+def test_a_bad_heating_fault_is_one_line(text):
+    with pytest.raises(ValueError, match="bad temperature offset") as caught:
+        parse_temperature_offset(text)
+    assert "\n" not in str(caught.value)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.backfill", f"--temperature-offset={text}"],
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "bad temperature offset" in result.stderr, result.stderr
