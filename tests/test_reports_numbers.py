@@ -419,6 +419,31 @@ def stats(values: list[float | None]) -> tuple[float, float, float] | None:
     return min(kept), sum(kept) / len(kept), max(kept)
 
 
+def temperature_spikes(readings: list[Reading]) -> set[int]:
+    """id() of the readings that are temperature spikes, by the rule models/README.md states
+    (written here on its own): fewer than half of the plant's other readings with a temperature
+    counting in statistics recorded within 15 minutes either side (at least 4 of them) are
+    within 0.5 C of it."""
+    series = sorted(
+        (r for r in readings if r.recorded_at and r.stat_temperature is not None),
+        key=lambda r: r.recorded_at,
+    )
+    spikes = set()
+    for i, r in enumerate(series):
+        others = []
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(series) and abs(series[j].recorded_at - r.recorded_at) <= timedelta(
+                minutes=15
+            ):
+                others.append(series[j].stat_temperature)
+                j += step
+        agreeing = sum(abs(v - r.stat_temperature) <= 0.5 for v in others)
+        if len(others) >= 4 and 2 * agreeing < len(others):
+            spikes.add(id(r))
+    return spikes
+
+
 def mean_sd(values: list[float]) -> tuple[float, float | None]:
     mean = sum(values) / len(values)
     if len(values) < 2:
@@ -476,6 +501,7 @@ def check_plant_page(chain, truth: Truth, pid: int, check: Checker) -> None:
     recent = sorted(w for w in waterings if start48 < w <= truth.as_of)
     shown_waterings = []
     dry = truth.hours_dry(pid)
+    spikes = temperature_spikes(truth.by_plant[pid])
     below: list[tuple[str, bool]] = []
     page = f"plants/{pid}.html"
     for m in metrics(chain.site / page):
@@ -537,11 +563,12 @@ def check_plant_page(chain, truth: Truth, pid: int, check: Checker) -> None:
                 check.near(where + " max", high_shown, high)
             elif m.name == "day-baseline":
                 day = date.fromisoformat(m.day)
+                # the baseline leaves temperature spikes out
                 values = [
                     r.stat_temperature
                     for d in range(7)
                     for r in days.get(day - timedelta(days=d), [])
-                    if r.stat_temperature is not None
+                    if r.stat_temperature is not None and id(r) not in spikes
                 ]
                 if m.text == "—":
                     check.eq(where, values, [])
