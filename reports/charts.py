@@ -74,7 +74,9 @@ def history_chart(name, days, incidents) -> str:
     panels = []
     for field, title in (MOISTURE, TEMPERATURE):
         panel = svg.Panel(title)
-        panel.line = [(d["day"], d[f"avg_{field}"]) for d in days]
+        # temperature: the spike-free mean, as the baseline band is (plant_daily_summary)
+        line = "typical_temperature_c" if field == TEMPERATURE[0] else f"avg_{field}"
+        panel.line = [(d["day"], d[line]) for d in days]
         panel.spread = [(d["day"], d[f"min_{field}"], d[f"max_{field}"]) for d in days]
         panel.band = []
         for d in days:
