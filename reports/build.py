@@ -28,7 +28,7 @@ from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
 from lnhm.units import format_bytes
-from reports import charts, publish
+from reports import charts, origins, publish
 from reports.words import plural, plural_noun
 
 HERE = Path(__file__).parent
@@ -62,6 +62,7 @@ MARTS = {
     "botanists": "rpt_botanists",
     "data_quality_daily": "rpt_data_quality_daily",
     "failure_kinds": "dim_failure_kinds",  # labels of failed requests (seed failure_kinds)
+    **origins.MARTS,  # the origin pages (reports/origins.py)
 }
 
 
@@ -298,6 +299,13 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     archive_days = rows(con, "manifest_days", "day desc")
     quality = rows(con, "data_quality_daily", "day desc")
     failure_kinds = rows(con, "failure_kinds", "code")
+    origin_plants = rows(con, "origin_plants", "origin_key, urgency, plant_id")
+    origin_pages = origins.pages(
+        rows(con, "origins", "origin_kind desc, origin_name, origin_key"),
+        origin_plants,
+        rows(con, "origin_days", "origin_key, plant_id, day"),
+    )
+    origin_links = origins.links(origin_plants)
     con.close()
     for plant in overview:
         plant["moisture_state"] = moisture_state(plant, open_incidents)
@@ -378,6 +386,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             flagged=flagged.get(pid, []),
             day_chart=day_charts.get(pid),
             history_chart=history_charts.get(pid),
+            origin_links=origin_links.get(pid, {}),
             **common,
         )
     say(f"wrote {plural(len(overview), 'plant page')}")
@@ -428,7 +437,12 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
         **common,
     )
-    say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
+    for rel, template, context in origin_pages:
+        write_page(env, tmp, rel, template, **context, **common)
+    say(
+        f"wrote {plural(len(botanists), 'botanist page')}, "
+        f"{plural(len(origin_pages) - 1, 'origin page')}, archive and data quality"
+    )
 
     # Switch the finished site in, so a reader never sees a half-written one.
     live = publish.publish(tmp, out)
