@@ -28,7 +28,7 @@ from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
 from lnhm.units import format_bytes
-from reports import charts, origins, publish
+from reports import archived, charts, origins, publish
 from reports.words import plural, plural_noun
 
 HERE = Path(__file__).parent
@@ -324,6 +324,44 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     for name in ("style.css", "plant-placeholder.svg"):
         shutil.copy(STATIC / name, tmp / name)
 
+    # Archived days: downloads and minute pages, written for new days only (archived.py)
+    plants_by_id = {plant["plant_id"]: plant for plant in overview}
+
+    def day_page(rel: str, pid: int, day: date, day_rows: list[dict], downloads: dict) -> None:
+        plant = plants_by_id.get(pid, {"plant_id": pid, "plant_name": None})
+        name = plant["plant_name"] or f"plant {pid}"
+        write_page(
+            env,
+            tmp,
+            rel,
+            "archived_day.html",
+            subject=f"plant {pid} ({name}) on {day:%a %d %b %Y}",
+            plant=plant,
+            day=day,
+            rows=day_rows,
+            summary=next((d for d in history.get(pid, []) if d["day"] == day), None),
+            chart=Markup(archived.minute_chart(name, day_rows, day, settings.timezone)),
+            downloads=downloads,
+        )
+
+    previous, old_index = archived.previous_index(out)
+    written = archived.write_days(settings, archive_days, previous, old_index, tmp, day_page, say)[
+        "days"
+    ]
+    day_pages = defaultdict(set)
+    for day, entry in written.items():
+        for pid in entry["plants"]:
+            day_pages[pid].add(day)
+    downloads = {
+        day: {
+            "csv": entry["csv"],
+            "parquet": entry["parquet"],
+            "csv_bytes": (tmp / entry["csv"]).stat().st_size,
+            "parquet_bytes": (tmp / entry["parquet"]).stat().st_size,
+        }
+        for day, entry in written.items()
+    }
+
     window = (as_of - timedelta(hours=24), as_of) if as_of else None
     day_charts, history_charts = {}, {}
     for plant in overview:
@@ -387,6 +425,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             day_chart=day_charts.get(pid),
             history_chart=history_charts.get(pid),
             origin_links=origin_links.get(pid, {}),
+            day_pages=day_pages.get(pid, set()),
             **common,
         )
     say(f"wrote {plural(len(overview), 'plant page')}")
@@ -425,6 +464,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "archive.html",
         subject="the archive page",
         days=archive_days,
+        downloads=downloads,
         **common,
     )
     write_page(
