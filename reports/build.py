@@ -341,6 +341,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             rows=day_rows,
             summary=next((d for d in history.get(pid, []) if d["day"] == day), None),
             chart=Markup(archived.minute_chart(name, day_rows, day, settings.timezone)),
+            table=archived.table_rows(day_rows, settings.timezone),
             downloads=downloads,
         )
 

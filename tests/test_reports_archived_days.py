@@ -127,7 +127,9 @@ def test_a_minute_page_per_plant_and_archived_day_shows_every_archived_reading(c
                 r.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ") for r in expected
             )
             shown_text = Counter(re.sub(r"<[^>]+>", "", t) for t, _, _ in rows)
-            assert shown_text == Counter(when(r.recorded_at).split()[4] for r in expected)
+            assert shown_text == Counter(
+                " ".join(when(r.recorded_at).split()[4:]) for r in expected
+            )
             # the values as reported (one decimal place), out of range ones included
             shown_values = Counter((m, t) for _, m, t in rows)
             assert shown_values == Counter(
@@ -141,3 +143,41 @@ def test_a_minute_page_per_plant_and_archived_day_shows_every_archived_reading(c
 
 def fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
+
+
+def test_a_build_writes_at_most_a_few_new_days_newest_first_and_the_next_build_the_rest(
+    chain, tmp_path, monkeypatch
+):
+    """A first build over a long archive does not take an hour: each build writes
+    NEW_DAYS_PER_BUILD days (newest first), links what it has, and the next build goes on."""
+    from lnhm import settings as lnhm_settings
+    from reports import archived
+
+    for name, value in chain.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(archived, "NEW_DAYS_PER_BUILD", 1)
+    settings = lnhm_settings.load()
+    entries = [{**e, "day": date.fromisoformat(d)} for d, e in chain.manifest()["days"].items()]
+    days = sorted(e["day"].isoformat() for e in entries)
+    written = []
+
+    def page(rel, pid, day, rows, downloads):
+        written.append((pid, day))
+        (build / rel).parent.mkdir(parents=True, exist_ok=True)
+        (build / rel).write_text(f"{pid} {day} {len(rows)}")
+
+    build = tmp_path / "one"
+    first = archived.write_days(settings, entries, None, {}, build, page, print)
+    assert (first["new_days"], first["waiting_days"]) == (1, len(days) - 1)
+    assert sorted(first["days"]) == days[-1:]  # the newest day first
+    assert {day.isoformat() for _, day in written} == {days[-1]}
+    index = json.loads((build / "downloads/index.json").read_text())
+    before, build = build, tmp_path / "two"
+    written.clear()
+    second = archived.write_days(settings, entries, before, index, build, page, print)
+    assert (second["new_days"], second["waiting_days"]) == (1, len(days) - 2)
+    assert sorted(second["days"]) == days[-2:]
+    assert {day.isoformat() for _, day in written} == {days[-2]}  # the other one is linked
+    assert (build / f"downloads/readings-{days[-1]}.csv").stat().st_ino == (
+        before / f"downloads/readings-{days[-1]}.csv"
+    ).stat().st_ino
