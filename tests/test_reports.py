@@ -352,6 +352,7 @@ def test_real_chain_on_postgresql_shows_the_same_numbers_as_on_duckdb(chain, pos
     assert postgres_chain.manifest()["days"].keys() == chain.manifest()["days"].keys()
     pattern = re.compile(r'data-metric="([a-z0-9-]+)"[^>]*>(.*?)</', re.S)
     pages = ["index.html", "data-quality.html"] + [f"plants/{i}.html" for i in range(1, PLANTS + 1)]
+    pages += sorted(str(p.relative_to(chain.site)) for p in chain.site.glob("origins/*.html"))
     compared = 0
     for page in pages:
         duck, pg = (
