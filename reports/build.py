@@ -346,9 +346,10 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         )
 
     previous, old_index = archived.previous_index(out)
-    written = archived.write_days(settings, archive_days, previous, old_index, tmp, day_page, say)[
-        "days"
-    ]
+    archive_run = archived.write_days(
+        settings, archive_days, previous, old_index, tmp, day_page, say
+    )
+    written = archive_run["days"]
     day_pages = defaultdict(set)
     for day, entry in written.items():
         for pid in entry["plants"]:
@@ -496,5 +497,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "plants": len(overview),
         "botanists": len(botanists),
         "archived_days": len(archive_days),
+        "archived_days_written": archive_run["new_days"],  # the rest linked from the build before
+        "archived_days_waiting": archive_run["waiting_days"],
         "hot_readings": site["hot_readings"],
     }
