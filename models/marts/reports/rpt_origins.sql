@@ -1,13 +1,30 @@
 {#- One row per origin page: a country, or a continent, of the plants (rpt_origin_plants), with
-    how many plants come from it, how many per status, and the origin's figures now (the mean of
-    its plants' latest values) and over the recent days (every counted reading of its plants in
-    the `origin_recent_days` UTC days up to the warehouse clock's day, from plant_daily_summary).
+    how many plants come from it, how many per status, and the origin's figures now (the mean
+    of the latest values of its plants reporting now) and over the recent days (every counted
+    reading of its plants in the `origin_recent_days` UTC days up to the warehouse clock's day,
+    from plant_daily_summary).
     A country's row names its continent's page. -#}
 with
 
 origin_plants as (
 
     select * from {{ ref('rpt_origin_plants') }}
+
+),
+
+-- the origin's values now are those of its plants reporting now: a missing or on-loan plant's
+-- latest value is old, a faulting sensor's is not to be trusted (as the overview's grey bar)
+judged as (
+
+    select
+        *,
+        case
+            when status not in ('missing', 'on_loan', 'sensor_fault') then soil_moisture_pct
+        end as moisture_now,
+        case
+            when status not in ('missing', 'on_loan', 'sensor_fault') then temperature_c
+        end as temperature_now
+    from origin_plants
 
 ),
 
@@ -45,15 +62,15 @@ now_figures as (
                 as plants_{{ status }},
         {% endfor %}
         cast(sum(open_incidents) as bigint) as open_incidents,
-        cast(count(soil_moisture_pct) as bigint) as plants_with_moisture_now,
-        avg(soil_moisture_pct) as avg_soil_moisture_pct_now,
-        min(soil_moisture_pct) as min_soil_moisture_pct_now,
-        max(soil_moisture_pct) as max_soil_moisture_pct_now,
-        cast(count(temperature_c) as bigint) as plants_with_temperature_now,
-        avg(temperature_c) as avg_temperature_c_now,
-        min(temperature_c) as min_temperature_c_now,
-        max(temperature_c) as max_temperature_c_now
-    from origin_plants
+        cast(count(moisture_now) as bigint) as plants_with_moisture_now,
+        avg(moisture_now) as avg_soil_moisture_pct_now,
+        min(moisture_now) as min_soil_moisture_pct_now,
+        max(moisture_now) as max_soil_moisture_pct_now,
+        cast(count(temperature_now) as bigint) as plants_with_temperature_now,
+        avg(temperature_now) as avg_temperature_c_now,
+        min(temperature_now) as min_temperature_c_now,
+        max(temperature_now) as max_temperature_c_now
+    from judged
     group by origin_key
 
 ),
