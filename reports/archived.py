@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
+import duckdb
 from markupsafe import Markup
 
 from lnhm import duck
@@ -195,6 +196,7 @@ def write_days(settings, archive_days, previous, old_index, tmp, page, say) -> d
             index[day] = old_index[day]
         else:
             new.append((entry, key))
+    failed: list[str] = []
     new.sort(key=lambda item: item[0]["day"], reverse=True)
     new, later = new[:NEW_DAYS_PER_BUILD], new[NEW_DAYS_PER_BUILD:]
     if new:
@@ -203,19 +205,37 @@ def write_days(settings, archive_days, previous, old_index, tmp, page, say) -> d
         con.execute("set enable_progress_bar = false")
         try:
             for entry, key in new:
-                index[entry["day"].isoformat()] = _write_day(
-                    con, settings, root, entry, key, tmp, page
-                )
+                day = entry["day"].isoformat()
+                try:
+                    index[day] = _write_day(con, settings, root, entry, key, tmp, page)
+                except duckdb.Error as exc:
+                    # One unreadable day (a file missing or damaged) must not take the whole
+                    # site down: the day goes without downloads and minute pages this build,
+                    # and the next build tries it again (it is not in the index).
+                    failed.append(day)
+                    say(f"archived day {day}: cannot read its files ({str(exc).splitlines()[0]})")
+                    for rel in (
+                        f"downloads/readings-{day}.csv",
+                        f"downloads/readings-{day}.parquet",
+                    ):
+                        (tmp / rel).unlink(missing_ok=True)
         finally:
             con.close()
     (tmp / INDEX).parent.mkdir(parents=True, exist_ok=True)
     (tmp / INDEX).write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
+    written = len(new) - len(failed)
     say(
-        f"archived days: {len(new)} new written from the archive, "
-        f"{len(index) - len(new)} linked from the build before, "
+        f"archived days: {written} new written from the archive, "
+        f"{len(index) - written} linked from the build before, "
         f"{len(later)} waiting for a later build"
+        + (f", {len(failed)} unreadable (tried again next build)" if failed else "")
     )
-    return {"days": index, "new_days": len(new), "waiting_days": len(later)}
+    return {
+        "days": index,
+        "new_days": written,
+        "waiting_days": len(later),
+        "unreadable_days": len(failed),
+    }
 
 
 def _write_day(con, settings, root, entry, key, tmp, page) -> dict:

@@ -499,5 +499,6 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "archived_days": len(archive_days),
         "archived_days_written": archive_run["new_days"],  # the rest linked from the build before
         "archived_days_waiting": archive_run["waiting_days"],
+        "archived_days_unreadable": archive_run["unreadable_days"],
         "hot_readings": site["hot_readings"],
     }

@@ -181,3 +181,30 @@ def test_a_build_writes_at_most_a_few_new_days_newest_first_and_the_next_build_t
     assert (build / f"downloads/readings-{days[-1]}.csv").stat().st_ino == (
         before / f"downloads/readings-{days[-1]}.csv"
     ).stat().st_ino
+
+
+def test_an_unreadable_archived_day_is_skipped_with_a_line_and_the_site_still_builds(
+    chain, tmp_path, monkeypatch
+):
+    """A day whose Parquet file is gone (or damaged) gets no downloads this build, says so in
+    one line, and is tried again by the next build; the other days are written."""
+    from lnhm import settings as lnhm_settings
+    from reports import archived
+
+    for name, value in chain.env.items():
+        monkeypatch.setenv(name, value)
+    settings = lnhm_settings.load()
+    entries = [{**e, "day": date.fromisoformat(d)} for d, e in chain.manifest()["days"].items()]
+    broken = entries[0]["day"].isoformat()
+    entries[0] = {**entries[0], "files": [f"readings/day={broken}/part-gone.parquet"]}
+    said = []
+    build = tmp_path / "site"
+    result = archived.write_days(
+        settings, entries, None, {}, build, lambda *args: None, said.append
+    )
+    assert result["unreadable_days"] == 1 and broken not in result["days"]
+    assert sorted(result["days"]) == sorted(e["day"].isoformat() for e in entries[1:])
+    assert not (build / f"downloads/readings-{broken}.csv").exists()
+    [line] = [s for s in said if s.startswith(f"archived day {broken}: cannot read its files")]
+    assert "\n" not in line
+    assert said[-1].endswith("1 unreadable (tried again next build)")
