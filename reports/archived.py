@@ -239,13 +239,11 @@ def write_days(settings, archive_days, previous, old_index, tmp, page, say) -> d
 
 
 def _write_day(con, settings, root, entry, key, tmp, page) -> dict:
-    from reports.build import query  # the one place queries are read
-
     day = entry["day"]
     base = root or str(Path(settings.archive_url).expanduser().resolve())
     files = [f"{base}/{f}" for f in reading_files(entry)]
     con.execute("set variable day_files = ?", [files])
-    con.execute(query("archive_day"))
+    con.execute((HERE / "queries" / "archive_day.sql").read_text(encoding="utf-8"))
     csv_rel = f"downloads/readings-{day.isoformat()}.csv"
     parquet_rel = f"downloads/readings-{day.isoformat()}.parquet"
     (tmp / "downloads").mkdir(parents=True, exist_ok=True)
