@@ -17,8 +17,8 @@ STYLES = {
     "day": "%a %H:%M %Z",  # Wed 14:00 BST: a time within the next days (a forecast)
     "short": "%H:%M",  # 14:00: a chart's tick
     "stamp": "%Y-%m-%d %H:%M %Z",  # 2026-07-01 14:00 BST: the "report a problem" mail's body
-    # an archived day's minute page (branch origins, reports/archived.py): a reading's time,
-    # and a time on another day of the same year
+    # an archived day's minute page (reports/archived.py): a reading's time, and a time on
+    # another day of the same year
     "clock": "%H:%M %Z",  # 14:00 BST
     "day_month": "%a %d %b %H:%M %Z",  # Wed 01 Jul 14:00 BST
 }

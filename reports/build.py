@@ -29,7 +29,7 @@ from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
 from lnhm.timefmt import as_utc, format_local
 from lnhm.units import format_bytes
-from reports import charts, publish
+from reports import archived, charts, origins, publish
 from reports.words import plural, plural_noun
 
 HERE = Path(__file__).parent
@@ -63,6 +63,7 @@ MARTS = {
     "botanists": "rpt_botanists",
     "data_quality_daily": "rpt_data_quality_daily",
     "failure_kinds": "dim_failure_kinds",  # labels of failed requests (seed failure_kinds)
+    **origins.MARTS,  # the origin pages (reports/origins.py)
 }
 
 
@@ -288,6 +289,13 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     archive_days = rows(con, "manifest_days", "day desc")
     quality = rows(con, "data_quality_daily", "day desc")
     failure_kinds = rows(con, "failure_kinds", "code")
+    origin_plants = rows(con, "origin_plants", "origin_key, urgency, plant_id")
+    origin_pages = origins.pages(
+        rows(con, "origins", "origin_kind desc, origin_name, origin_key"),
+        origin_plants,
+        rows(con, "origin_days", "origin_key, plant_id, day"),
+    )
+    origin_links = origins.links(origin_plants)
     con.close()
     for plant in overview:
         plant["moisture_state"] = moisture_state(plant, open_incidents)
@@ -305,6 +313,46 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     (tmp / "charts").mkdir(parents=True)
     for name in ("style.css", "plant-placeholder.svg"):
         shutil.copy(STATIC / name, tmp / name)
+
+    # Archived days: downloads and minute pages, written for new days only (archived.py)
+    plants_by_id = {plant["plant_id"]: plant for plant in overview}
+
+    def day_page(rel: str, pid: int, day: date, day_rows: list[dict], downloads: dict) -> None:
+        plant = plants_by_id.get(pid, {"plant_id": pid, "plant_name": None})
+        name = plant["plant_name"] or f"plant {pid}"
+        write_page(
+            env,
+            tmp,
+            rel,
+            "archived_day.html",
+            subject=f"plant {pid} ({name}) on {day:%a %d %b %Y}",
+            plant=plant,
+            day=day,
+            rows=day_rows,
+            summary=next((d for d in history.get(pid, []) if d["day"] == day), None),
+            chart=Markup(archived.minute_chart(name, day_rows, day, settings.timezone)),
+            table=archived.table_rows(day_rows, settings.timezone),
+            downloads=downloads,
+        )
+
+    previous, old_index = archived.previous_index(out)
+    archive_run = archived.write_days(
+        settings, archive_days, previous, old_index, tmp, day_page, say
+    )
+    written = archive_run["days"]
+    day_pages = defaultdict(set)
+    for day, entry in written.items():
+        for pid in entry["plants"]:
+            day_pages[pid].add(day)
+    downloads = {
+        day: {
+            "csv": entry["csv"],
+            "parquet": entry["parquet"],
+            "csv_bytes": (tmp / entry["csv"]).stat().st_size,
+            "parquet_bytes": (tmp / entry["parquet"]).stat().st_size,
+        }
+        for day, entry in written.items()
+    }
 
     window = (as_of - timedelta(hours=24), as_of) if as_of else None
     day_charts, history_charts = {}, {}
@@ -368,6 +416,8 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             flagged=flagged.get(pid, []),
             day_chart=day_charts.get(pid),
             history_chart=history_charts.get(pid),
+            origin_links=origin_links.get(pid, {}),
+            day_pages=day_pages.get(pid, set()),
             **common,
         )
     say(f"wrote {plural(len(overview), 'plant page')}")
@@ -406,6 +456,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "archive.html",
         subject="the archive page",
         days=archive_days,
+        downloads=downloads,
         **common,
     )
     write_page(
@@ -422,7 +473,12 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         ],
         **common,
     )
-    say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
+    for rel, template, context in origin_pages:
+        write_page(env, tmp, rel, template, **context, **common)
+    say(
+        f"wrote {plural(len(botanists), 'botanist page')}, "
+        f"{plural(len(origin_pages) - 1, 'origin page')}, archive and data quality"
+    )
 
     # Switch the finished site in, so a reader never sees a half-written one.
     live = publish.publish(tmp, out)
@@ -435,5 +491,8 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "plants": len(overview),
         "botanists": len(botanists),
         "archived_days": len(archive_days),
+        "archived_days_written": archive_run["new_days"],  # the rest linked from the build before
+        "archived_days_waiting": archive_run["waiting_days"],
+        "archived_days_unreadable": archive_run["unreadable_days"],
         "hot_readings": site["hot_readings"],
     }
