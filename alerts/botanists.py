@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from alerts.dispatch import Incident, Outgoing, deliver, plan
-from alerts.messages import one_line, render
+from alerts.messages import fmt_when, one_line, render
 from alerts.store import Store, session
 from lnhm.locking import writer_lock
 from lnhm.settings import AlertConfig, Settings
@@ -184,7 +184,7 @@ def _operator_message(
         context = {
             "message_kind": "problem",
             "title": title,
-            "summary": f"Since {d['started_at']:%a %d %b %Y %H:%M UTC}.",
+            "summary": f"Since {fmt_when(d['started_at'], settings.timezone)}.",
             "action": kind.get("advice", ""),
             "facts": [("Incident", d["incident_id"])],
         }

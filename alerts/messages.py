@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from lnhm.settings import Settings
+from lnhm.timefmt import format_local_and_utc
 from lnhm.units import format_bytes
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -58,10 +59,18 @@ def problem_advice(context, kind: str) -> str:
     return _kind(context, kind).get("advice") or "Please check the plant."
 
 
-def fmt_when(value: datetime | None) -> str:
+def fmt_when(value: datetime | None, tz: tzinfo = UTC) -> str:
+    """A time on the museum's wall clock with the UTC time beside it ("Wed 01 Jul 2026 14:00
+    BST (13:00 UTC)"): the site shows the same wall clock (lnhm.timefmt, one helper for both)."""
     if value is None:
         return "unknown"
-    return value.strftime("%a %d %b %Y %H:%M UTC")
+    return format_local_and_utc(value, tz)
+
+
+@jinja2.pass_context
+def when_filter(context, value: datetime | None) -> str:
+    """The templates' ``when``: in the zone render() puts in the context (LNHM_TIMEZONE)."""
+    return fmt_when(value, context.get("timezone") or UTC)
 
 
 def fmt_num(value, unit: str = "", digits: int = 1) -> str:
@@ -96,7 +105,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        when=fmt_when,
+        when=when_filter,
         num=fmt_num,
         worst=worst_text,
         threshold=threshold_text,
@@ -119,7 +128,12 @@ def render(
 ) -> EmailMessage:
     """Render ``<template>.txt.j2`` and ``<template>.html.j2`` into one multipart message."""
     env = environment()
-    full = {"subject": subject, "problem_email": settings.problem_report_email, **context}
+    full = {
+        "subject": subject,
+        "problem_email": settings.problem_report_email,
+        "timezone": settings.timezone,  # the templates' times: the museum's wall clock
+        **context,
+    }
     text = env.get_template(f"{template}.txt.j2").render(full)
     html = env.get_template(f"{template}.html.j2").render(full)
     message = EmailMessage()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from alerts.dispatch import Incident, Outgoing, deliver, plan
@@ -136,7 +136,7 @@ def check_capacity(
 
 
 # --- ingest and freshness ----------------------------------------------------------------
-def check_ingest(store: Store, cfg: AlertConfig) -> Finding | None:
+def check_ingest(store: Store, cfg: AlertConfig, tz: tzinfo = UTC) -> Finding | None:
     if not store.has_table("raw", "ingest_runs"):
         return None
     runs = store.rows(
@@ -151,18 +151,20 @@ def check_ingest(store: Store, cfg: AlertConfig) -> Finding | None:
         "ingest_failing",
         f"ingest failed {len(runs)} runs in a row",
         f"The last {len(runs)} ingest runs all failed; the newest started at "
-        f"{fmt_when(utc_naive(runs[0]['started_at']))}.",
+        f"{fmt_when(utc_naive(runs[0]['started_at']), tz)}.",
         'look at the ingest job\'s log lines (job "ingest") and raw.plant_fetch_failures; '
         "check LNHM_API_URL is reachable.",
         [
             ("Failed runs", ", ".join(str(r["run_id"]) for r in runs)),
-            ("Last successful run", fmt_when(utc_naive(last_ok)) if last_ok else "never"),
+            ("Last successful run", fmt_when(utc_naive(last_ok), tz) if last_ok else "never"),
             ("Failures in newest run", str(runs[0].get("failures"))),
         ],
     )
 
 
-def check_sources(store: Store, cfg: AlertConfig, now: datetime) -> Finding | None:
+def check_sources(
+    store: Store, cfg: AlertConfig, now: datetime, tz: tzinfo = UTC
+) -> Finding | None:
     newest = None
     if store.has_table("raw", "plant_readings"):
         newest = utc_naive(store.scalar("select max(fetched_at) from raw.plant_readings"))
@@ -176,7 +178,7 @@ def check_sources(store: Store, cfg: AlertConfig, now: datetime) -> Finding | No
             f"The newest reading was fetched {_age(now, newest)} ago, more than "
             f"{cfg.stale_minutes:g} minutes."
         )
-        facts = [("Newest reading fetched", fmt_when(newest)), ("Age", _age(now, newest))]
+        facts = [("Newest reading fetched", fmt_when(newest, tz)), ("Age", _age(now, newest))]
     return Finding(
         "sources_stale",
         "plant readings are stale",
@@ -274,18 +276,19 @@ def check_archive(
     due = archive_due_at(settings, oldest)
     if now - due <= limit:
         return None
-    when = fmt_when(last) if last else "never"
+    tz = settings.timezone
+    when = fmt_when(last, tz) if last else "never"
     return Finding(
         "archive_overdue",
         f"archive has not run for {cfg.archive_hours:g} hours",
         f"The last archive run was {when}, and the hot store still holds readings from "
-        f"{fmt_when(oldest)}, due for the archive since {fmt_when(due)}.",
+        f"{fmt_when(oldest, tz)}, due for the archive since {fmt_when(due, tz)}.",
         action,
         [
             ("Archive", settings.archive_url),
             ("Last archived", when),
-            ("Oldest hot reading", fmt_when(oldest)),
-            ("Due since", fmt_when(due)),
+            ("Oldest hot reading", fmt_when(oldest, tz)),
+            ("Due since", fmt_when(due, tz)),
             ("Days in manifest", str(len((manifest or {}).get("days") or {}))),
         ],
     )
@@ -346,7 +349,8 @@ def run_ops(
             store.ensure_alert_tables()
             size = store_size(store, settings)
             history = record_size(store, cfg, now, size, write=not dry_run)
-            findings = [check_ingest(store, cfg), check_sources(store, cfg, now)]
+            tz = settings.timezone
+            findings = [check_ingest(store, cfg, tz), check_sources(store, cfg, now, tz)]
             oldest = oldest_hot_reading(store)
             open_rows = store.open_incidents("operator")
             sent_problems = store.sent_keys("problem")

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from harness.simulator.model import PlantsSimulator, SimulatorConfig
+from harness.simulator.model import PlantsSimulator, SimulatorConfig, parse_temperature_offset
 from ingest.answers import classify, failure
 from ingest.pipeline import load
 from ingest.rows import Batch, new_run_id
@@ -134,6 +134,7 @@ def run_backfill(
     seed: int = 42,
     shape: str = "v1",
     progress: Callable[[str], None] | None = _stderr,
+    temperature_offsets: tuple = (),
 ) -> None:
     """Simulate `hours` of minutely polls ending at `end` and load them in one dlt run.
 
@@ -142,7 +143,10 @@ def run_backfill(
 
     plant_ids = tuple(range(1, plants + 1)) if plants else settings.plant_ids
     size = plants or max(50, max(plant_ids))
-    simulator = PlantsSimulator(SimulatorConfig(plants=size, seed=seed, shape=shape))
+    config = SimulatorConfig(
+        plants=size, seed=seed, shape=shape, temperature_offsets=tuple(temperature_offsets)
+    )
+    simulator = PlantsSimulator(config)
     if end is None:  # up to the minute before this one, which belongs to the live polls
         end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     times = poll_times(hours, end)
@@ -181,6 +185,13 @@ def _positive(kind):
     return parse
 
 
+def _temperature_offset(text: str):
+    try:
+        return parse_temperature_offset(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m harness.backfill",
@@ -198,6 +209,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=42, help="simulator seed (42)")
     p.add_argument("--shape", choices=("v1", "v2", "v3"), default="v1", help="payload shape")
+    p.add_argument(
+        "--temperature-offset",
+        action="append",
+        default=[],
+        type=_temperature_offset,
+        metavar="ID=START/HOURS/DELTA",
+        help="the simulator's heating fault scenario, e.g. 5=2026-12-02T08:00:00/2/+5",
+    )
     return p
 
 
@@ -215,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             plants=args.plants,
             seed=args.seed,
             shape=args.shape,
+            temperature_offsets=tuple(args.temperature_offset),
         )
 
     return run_job("backfill", job)

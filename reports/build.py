@@ -27,8 +27,9 @@ from markupsafe import Markup
 from lnhm import duck
 from lnhm.joblog import JobFailed
 from lnhm.settings import Settings
+from lnhm.timefmt import as_utc, format_local
 from lnhm.units import format_bytes
-from reports import charts, publish
+from reports import archived, charts, origins, publish
 from reports.words import plural, plural_noun
 
 HERE = Path(__file__).parent
@@ -62,6 +63,7 @@ MARTS = {
     "botanists": "rpt_botanists",
     "data_quality_daily": "rpt_data_quality_daily",
     "failure_kinds": "dim_failure_kinds",  # labels of failed requests (seed failure_kinds)
+    **origins.MARTS,  # the origin pages (reports/origins.py)
 }
 
 
@@ -174,26 +176,15 @@ def _fmt_number(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def local_time(value: datetime, tz: tzinfo) -> datetime:
-    """A mart's time (naive UTC, or aware) as wall-clock time in the museum's zone."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(tz)
-
-
 def _fmt_time(value, style: str = "long", tz: tzinfo = UTC) -> str:
     """A time as the museum's wall clock with its zone's abbreviation ("14:00 BST"), inside a
     <time> element whose datetime/data-utc attributes keep the UTC instant for machines."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        local = local_time(value, tz)
-        if style == "short":
-            text = local.strftime("%H:%M")
-        elif style == "day":  # a time within the next days, e.g. a forecast: "Thu 08:20 GMT"
-            text = local.strftime("%a %H:%M %Z")
-        else:
-            text = local.strftime("%a %d %b %Y %H:%M %Z")
-        utc = local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # lnhm.timefmt: the one formatting of times for people, shared with the e-mails
+        text = format_local(value, tz, style if style in ("short", "day") else "long")
+        utc = as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Markup(f'<time datetime="{utc}" data-utc="{utc}">{text}</time>')
     if isinstance(value, date):  # a day of the warehouse (UTC days, as archived)
         return value.strftime("%a %d %b %Y")
@@ -253,7 +244,7 @@ def make_env(email: str, generated_at: datetime, tz: tzinfo = UTC) -> Environmen
     env.globals["status_info"] = lambda status: STATUS.get(status, ("•", str(status)))
 
     def problem_link(subject: str) -> str:
-        stamp = local_time(generated_at, tz).strftime("%Y-%m-%d %H:%M %Z")
+        stamp = format_local(generated_at, tz, "stamp")
         body = f"Page: {subject}\nReport generated: {stamp}\n\nWhat looks wrong:\n"
         return (
             f"mailto:{quote(email, safe='@')}"
@@ -298,6 +289,13 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     archive_days = rows(con, "manifest_days", "day desc")
     quality = rows(con, "data_quality_daily", "day desc")
     failure_kinds = rows(con, "failure_kinds", "code")
+    origin_plants = rows(con, "origin_plants", "origin_key, urgency, plant_id")
+    origin_pages = origins.pages(
+        rows(con, "origins", "origin_kind desc, origin_name, origin_key"),
+        origin_plants,
+        rows(con, "origin_days", "origin_key, plant_id, day"),
+    )
+    origin_links = origins.links(origin_plants)
     con.close()
     for plant in overview:
         plant["moisture_state"] = moisture_state(plant, open_incidents)
@@ -315,6 +313,46 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
     (tmp / "charts").mkdir(parents=True)
     for name in ("style.css", "plant-placeholder.svg"):
         shutil.copy(STATIC / name, tmp / name)
+
+    # Archived days: downloads and minute pages, written for new days only (archived.py)
+    plants_by_id = {plant["plant_id"]: plant for plant in overview}
+
+    def day_page(rel: str, pid: int, day: date, day_rows: list[dict], downloads: dict) -> None:
+        plant = plants_by_id.get(pid, {"plant_id": pid, "plant_name": None})
+        name = plant["plant_name"] or f"plant {pid}"
+        write_page(
+            env,
+            tmp,
+            rel,
+            "archived_day.html",
+            subject=f"plant {pid} ({name}) on {day:%a %d %b %Y}",
+            plant=plant,
+            day=day,
+            rows=day_rows,
+            summary=next((d for d in history.get(pid, []) if d["day"] == day), None),
+            chart=Markup(archived.minute_chart(name, day_rows, day, settings.timezone)),
+            table=archived.table_rows(day_rows, settings.timezone),
+            downloads=downloads,
+        )
+
+    previous, old_index = archived.previous_index(out)
+    archive_run = archived.write_days(
+        settings, archive_days, previous, old_index, tmp, day_page, say
+    )
+    written = archive_run["days"]
+    day_pages = defaultdict(set)
+    for day, entry in written.items():
+        for pid in entry["plants"]:
+            day_pages[pid].add(day)
+    downloads = {
+        day: {
+            "csv": entry["csv"],
+            "parquet": entry["parquet"],
+            "csv_bytes": (tmp / entry["csv"]).stat().st_size,
+            "parquet_bytes": (tmp / entry["parquet"]).stat().st_size,
+        }
+        for day, entry in written.items()
+    }
 
     window = (as_of - timedelta(hours=24), as_of) if as_of else None
     day_charts, history_charts = {}, {}
@@ -344,7 +382,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             history_charts[pid] = Markup(charts.history_chart(name, days, plant_anomalies))
     warm.join()
     if quality:
-        charts.quality_chart(quality, tmp / "charts" / "data-quality.svg")
+        charts.quality_chart(quality, failure_kinds, tmp / "charts" / "data-quality.svg")
     chart_count = len(day_charts) + len(history_charts) + (1 if quality else 0)
     say(f"drew {plural(chart_count, 'chart')}")
 
@@ -378,6 +416,8 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
             flagged=flagged.get(pid, []),
             day_chart=day_charts.get(pid),
             history_chart=history_charts.get(pid),
+            origin_links=origin_links.get(pid, {}),
+            day_pages=day_pages.get(pid, set()),
             **common,
         )
     say(f"wrote {plural(len(overview), 'plant page')}")
@@ -416,6 +456,7 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "archive.html",
         subject="the archive page",
         days=archive_days,
+        downloads=downloads,
         **common,
     )
     write_page(
@@ -425,10 +466,19 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "quality.html",
         subject="the data quality page",
         days=quality,
-        fails=[(f"failed_{kind['code']}", kind["label"]) for kind in failure_kinds],
+        # expected answers (on loan, not found: seed failure_kinds.is_expected) before faults
+        fails=[
+            (f"failed_{kind['code']}", kind["label"])
+            for kind in sorted(failure_kinds, key=lambda kind: not kind["is_expected"])
+        ],
         **common,
     )
-    say(f"wrote {plural(len(botanists), 'botanist page')}, archive and data quality")
+    for rel, template, context in origin_pages:
+        write_page(env, tmp, rel, template, **context, **common)
+    say(
+        f"wrote {plural(len(botanists), 'botanist page')}, "
+        f"{plural(len(origin_pages) - 1, 'origin page')}, archive and data quality"
+    )
 
     # Switch the finished site in, so a reader never sees a half-written one.
     live = publish.publish(tmp, out)
@@ -441,5 +491,8 @@ def build(settings: Settings, out: Path | None = None, say=None) -> dict:
         "plants": len(overview),
         "botanists": len(botanists),
         "archived_days": len(archive_days),
+        "archived_days_written": archive_run["new_days"],  # the rest linked from the build before
+        "archived_days_waiting": archive_run["waiting_days"],
+        "archived_days_unreadable": archive_run["unreadable_days"],
         "hot_readings": site["hot_readings"],
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from lnhm.timefmt import format_local
 from reports import svg
 from reports.words import plural
 
@@ -62,11 +63,7 @@ def day_chart(name, series, flagged, waterings, incidents, baseline, window, tz=
             if (i["ended_at"] or end) > start and i["started_at"] <= end
         ]
         panels.append(panel)
-    local_end = (end if end.tzinfo else end.replace(tzinfo=UTC)).astimezone(tz)
-    label = (
-        f"Soil moisture and temperature of {name} over the 24 hours to "
-        f"{local_end:%a %d %b %Y %H:%M %Z}"
-    )
+    label = f"Soil moisture and temperature of {name} over the 24 hours to {format_local(end, tz)}"
     return svg.chart(panels, start, end, label, max_gap_s=15 * 60, tz=tz)
 
 
@@ -77,7 +74,9 @@ def history_chart(name, days, incidents) -> str:
     panels = []
     for field, title in (MOISTURE, TEMPERATURE):
         panel = svg.Panel(title)
-        panel.line = [(d["day"], d[f"avg_{field}"]) for d in days]
+        # temperature: the spike-free mean, as the baseline band is (plant_daily_summary)
+        line = "typical_temperature_c" if field == TEMPERATURE[0] else f"avg_{field}"
+        panel.line = [(d["day"], d[line]) for d in days]
         panel.spread = [(d["day"], d[f"min_{field}"], d[f"max_{field}"]) for d in days]
         panel.band = []
         for d in days:
@@ -94,21 +93,21 @@ def history_chart(name, days, incidents) -> str:
     return svg.chart(panels, start, end, label, max_gap_s=1.5 * 86400)
 
 
-QUALITY_REASONS = {
-    "failed_not_found": "failed: not found",
-    "failed_on_loan": "failed: on loan",
-    "failed_sensor_fault": "failed: sensor fault",
-    "failed_server_error": "failed: server error",
-    "failed_timeout": "failed: timeout",
-    "failed_connection_error": "failed: connection error",
-    "failed_invalid_body": "failed: invalid body",
-    "flagged_moisture_out_of_range": "flagged: moisture out of range",
-    "flagged_temperature_implausible": "flagged: implausible temperature",
-    "flagged_duplicate": "flagged: duplicate",
-    "flagged_future": "flagged: in the future",
-    "flagged_stale": "flagged: stale sensor",
-    "flagged_missing_fields": "flagged: missing fields",
+# the readings' flags (fct_readings' columns; no seed names them): the data-quality chart's third
+# panel. Failed requests are named by the seed failure_kinds (dim_failure_kinds), which also
+# says which are expected answers rather than faults.
+FLAG_REASONS = {
+    "flagged_moisture_out_of_range": "moisture out of range",
+    "flagged_temperature_implausible": "implausible temperature",
+    "flagged_duplicate": "duplicate",
+    "flagged_future": "in the future",
+    "flagged_stale": "stale sensor",
+    "flagged_missing_fields": "missing fields",
 }
+QUALITY_WIDTH = 980  # about the page's width: the SVG is scaled to its figure (style.css)
+EXPECTED_COLOURS = ["#8a97a6", "#c3ccd6", "#5b6b7a"]
+FAULT_COLOURS = ["#b3261e", "#e8833a", "#f2c14e", "#7b2d8b", "#d4658f", "#8c564b", "#e377c2"]
+FLAG_COLOURS = ["#1f5f8b", "#4e9fd1", "#2a9d8f", "#8ab17d", "#264653", "#9c89b8"]
 
 
 def warm_up() -> None:
@@ -119,41 +118,83 @@ def warm_up() -> None:
     vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{"a": 1}]}})
 
 
-def quality_chart(days, path: Path) -> None:
-    """Failed requests and flagged readings per day, stacked by reason (Altair + vl-convert)."""
+def quality_groups(failure_kinds: list[dict]) -> list[tuple[str, dict[str, str], list[str]]]:
+    """The data-quality chart's panels: (title, column -> label, colours). The seed
+    failure_kinds says which failed requests are expected answers (is_expected: on loan, not
+    found) and which are faults; the chart only draws them apart."""
+    expected = {f"failed_{k['code']}": k["label"] for k in failure_kinds if k["is_expected"]}
+    faults = {f"failed_{k['code']}": k["label"] for k in failure_kinds if not k["is_expected"]}
+    expected_title = "Expected answers (plant on loan, not found): failed requests"
+    return [
+        (expected_title, expected, EXPECTED_COLOURS),
+        ("Faults: failed requests", faults, FAULT_COLOURS),
+        ("Flagged readings", FLAG_REASONS, FLAG_COLOURS),
+    ]
+
+
+def quality_slots(days: list[dict], weekly: bool) -> list[date]:
+    """Every day (or week, from Monday) from the first to the last: a day without data is an
+    empty slot on the axis, not closed up."""
+    first, last = min(d["day"] for d in days), max(d["day"] for d in days)
+    step = timedelta(days=7 if weekly else 1)
+    slot = first - timedelta(days=first.weekday()) if weekly else first
+    slots = []
+    while slot <= last:
+        slots.append(slot)
+        slot += step
+    return slots
+
+
+def quality_chart(days, failure_kinds, path: Path) -> None:
+    """Failed requests (expected answers apart from faults) and flagged readings per day,
+    stacked by reason, one tick and label per day (Altair + vl-convert)."""
     import altair as alt
     import vl_convert
 
     # a bar per day reads well for a few months; a year is drawn a bar per week (the tables
     # below the chart keep every day), which also keeps rendering fast
     weekly = len(days) > 120
-    totals: dict[tuple[str, str], int] = {}
-    for d in days:
-        when = d["day"] - timedelta(days=d["day"].weekday()) if weekly else d["day"]
-        for column, label in QUALITY_REASONS.items():
-            if d[column]:
-                key = (when.isoformat(), label)
-                totals[key] = totals.get(key, 0) + d[column]
-    width = timedelta(days=7 if weekly else 1)
-    counts = [
-        {"t": t, "t2": (date.fromisoformat(t) + width).isoformat(), "reason": reason, "n": n}
-        for (t, reason), n in totals.items()
-    ]
-    chart = (
-        alt.Chart(alt.Data(values=counts))
-        .mark_bar()
-        .encode(
-            x=alt.X("t:T", title="week starting" if weekly else None, scale=alt.Scale(type="utc")),
-            x2="t2:T",
-            y=alt.Y("sum(n):Q", title="per week" if weekly else "per day", stack=True),
-            color=alt.Color(
-                "reason:N",
-                title="Reason",
-                scale=alt.Scale(scheme="tableau20"),
-                legend=alt.Legend(orient="bottom", columns=3, labelLimit=260),
-            ),
+    slots = [s.isoformat() for s in quality_slots(days, weekly)]
+    panels = []
+    for title, columns, colours in quality_groups(failure_kinds):
+        totals: dict[tuple[str, str], int] = {}
+        for d in days:
+            when = d["day"] - timedelta(days=d["day"].weekday()) if weekly else d["day"]
+            for column, label in columns.items():
+                if d[column]:
+                    key = (when.isoformat(), label)
+                    totals[key] = totals.get(key, 0) + d[column]
+        counts = [{"slot": t, "reason": reason, "n": n} for (t, reason), n in totals.items()]
+        labels = list(columns.values())
+        panels.append(
+            alt.Chart(alt.Data(values=counts), title=title)
+            .mark_bar()
+            .encode(
+                # one category per day (or week): a tick and a label each, the days in order
+                x=alt.X(
+                    "slot:O",
+                    scale=alt.Scale(domain=slots),
+                    title="week from" if weekly else "day (UTC)",
+                    axis=alt.Axis(
+                        labelExpr="utcFormat(toDate(datum.value), '%d %b')",
+                        labelAngle=0 if len(slots) <= 16 else -90,
+                        labelOverlap=True,
+                    ),
+                ),
+                y=alt.Y("sum(n):Q", title="per week" if weekly else "per day", stack=True),
+                color=alt.Color(
+                    "reason:N",
+                    title=None,
+                    scale=alt.Scale(domain=labels, range=colours[: len(labels)]),
+                    legend=alt.Legend(orient="right", labelLimit=260),
+                ),
+            )
+            .properties(width=QUALITY_WIDTH - 300, height=110)
         )
-        .properties(width=760, height=200)
+    chart = (
+        alt.vconcat(*panels, spacing=18)
+        .resolve_scale(color="independent", y="independent")
         .configure_axis(labelColor="#1b1b1b", titleColor="#1b1b1b")
+        .configure_title(anchor="start", fontSize=13)
     )
     path.write_text(vl_convert.vegalite_to_svg(chart.to_dict(validate=False)), encoding="utf-8")

@@ -121,8 +121,11 @@ def chart(panels: list[Panel], start, end, label: str, max_gap_s: float, tz=UTC)
 
     xticks, xfmt = time_ticks(x0, x1, tz)
     parts = [
+        # drawn in a WIDTH-wide coordinate system and scaled to the width of its figure (the
+        # viewBox keeps the proportions): a fixed pixel width left a third of a wide page empty
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(label)}" '
+        f'width="100%" preserveAspectRatio="xMidYMid meet" role="img" '
+        f'aria-label="{escape(label)}" '
         f'font-family="system-ui, sans-serif" font-size="11">',
         f"<title>{escape(label)}</title>",
     ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +13,15 @@ from tests.test_alerts_support import read_outbox, run_job, utcnow
 
 # fixtures shared with the other alert tests
 hot, duck, smtp = support.hot, support.duck, support.smtp
+LONDON = ZoneInfo("Europe/London")  # LNHM_TIMEZONE's default
+
+
+def shown(value: datetime) -> str:
+    """How a mail writes a naive-UTC time of today's tests (the default zone, its abbreviation,
+    UTC in parentheses); test_mails_show_the_museums_wall_clock_* has the forms by hand."""
+    local = value.replace(tzinfo=UTC).astimezone(LONDON)
+    utc = f"{value:%H:%M}" if local.date() == value.date() else f"{value:%a %H:%M}"
+    return f"{local:%a %d %b %Y %H:%M %Z} ({utc} UTC)"
 
 
 def test_open_incident_is_announced_once_to_its_botanist(hot, smtp):
@@ -38,7 +48,7 @@ def test_open_incident_is_announced_once_to_its_botanist(hot, smtp):
     assert "Venus flytrap" in mail.subject
     assert "Soil moisture too low" in mail.subject
     text = mail.text()
-    assert started.strftime("%a %d %b %Y %H:%M UTC") in text  # since when
+    assert shown(started) in text  # since when
     assert "6.5 %" in text  # worst value
     assert "8.2 %" in text or "8.3 %" in text  # latest moisture
     assert "14.0 °C" in text  # latest temperature
@@ -72,7 +82,7 @@ def test_recovery_is_sent_once_when_the_incident_ends(hot, smtp):
     [mail] = smtp.inbox.take()
     assert mail.subject.startswith("[LNHM] Resolved:")
     assert "Temperature too high" in mail.subject
-    assert ended.strftime("%a %d %b %Y %H:%M UTC") in mail.text()
+    assert shown(ended) in mail.text()
     assert mail.message["X-LNHM-Message-Kind"] == "recovery"
 
     assert run_job(env).returncode == 0
@@ -92,12 +102,48 @@ def test_a_message_carries_the_plants_forecast_from_plant_status(duck, smtp):
     assert result.returncode == 0, result.stderr
     mails = {mail.subject.split(":")[-1].strip(): mail for mail in smtp.inbox.take()}
     assert len(mails) == 2
-    forecast = f"Needs water by: {dry_at:%a %d %b %Y %H:%M} UTC"
+    forecast = f"Needs water by: {shown(dry_at)}"
     drying = next(mail for subject, mail in mails.items() if "Venus flytrap" in subject)
     assert forecast in drying.text()
     assert "Needs water by" in drying.html()
     steady = next(mail for subject, mail in mails.items() if "Corpse flower" in subject)
     assert "Needs water by" not in steady.text()
+
+
+@pytest.mark.parametrize(
+    ("dry_at", "expected"),
+    [
+        # 1 July 2026 is a Wednesday; the UK keeps BST (UTC+1) from 29 March to 25 October 2026
+        (datetime(2026, 7, 1, 13, 0), "Wed 01 Jul 2026 14:00 BST (13:00 UTC)"),
+        # 14 January 2026 is a Wednesday, on GMT (UTC+0)
+        (datetime(2026, 1, 14, 13, 0), "Wed 14 Jan 2026 13:00 GMT (13:00 UTC)"),
+        # late on Tuesday 30 June in UTC is already Wednesday on the museum's clock
+        (datetime(2026, 6, 30, 23, 30), "Wed 01 Jul 2026 00:30 BST (Tue 23:30 UTC)"),
+    ],
+    ids=["summer-bst", "winter-gmt", "bst-next-day"],
+)
+def test_mails_show_the_museums_wall_clock_with_utc_beside_it(duck, smtp, dry_at, expected):
+    """Issue 11: the site prints the museum's zone (LNHM_TIMEZONE); so do the e-mails now."""
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap", moisture=9.0, dry_expected_at=dry_at)
+    duck.add_incident("a-1", 1, "temperature_high", utcnow() - timedelta(minutes=42), 31.0)
+    result = run_job({**duck.env, **smtp.env})
+    assert result.returncode == 0, result.stderr
+    (mail,) = smtp.inbox.take()
+    assert f"Needs water by: {expected}" in mail.text()
+    assert f"{expected} (forecast" in mail.html()
+    # every time in the message is on the museum's clock: none is written as UTC alone
+    assert " UTC\n" not in mail.text() and "UTC)" in mail.text()
+
+
+def test_mails_use_the_configured_time_zone(duck, smtp):
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap", moisture=9.0, dry_expected_at=datetime(2026, 1, 14, 13, 0))
+    duck.add_incident("a-1", 1, "temperature_high", utcnow() - timedelta(minutes=42), 31.0)
+    result = run_job({**duck.env, **smtp.env, "LNHM_TIMEZONE": "America/New_York"})
+    assert result.returncode == 0, result.stderr
+    (mail,) = smtp.inbox.take()
+    assert "Needs water by: Wed 14 Jan 2026 08:00 EST (13:00 UTC)" in mail.text()
 
 
 def test_an_early_warning_is_mailed_once_per_drying_cycle_without_a_recovery(hot, smtp):
@@ -114,8 +160,9 @@ def test_an_early_warning_is_mailed_once_per_drying_cycle_without_a_recovery(hot
     assert mail.rcpt_tos == ["carl@lnhm.example"]
     assert "Will be dry before its watering" in mail.subject and "Thirsty fern" in mail.subject
     text = mail.text()
-    assert f"Expected dry:   {day:%a %d %b %Y} 08:19 UTC (below 5.0 %)" in text
-    assert f"Usual watering: {day:%a %d %b %Y} 14:00 UTC" in text
+    dry_at = day + timedelta(hours=8, minutes=19)
+    assert f"Expected dry:   {shown(dry_at)} (below 5.0 %)" in text
+    assert f"Usual watering: {shown(day + timedelta(hours=14))}" in text
     assert "Dry for about:  5.7 h before it" in text
 
     # the next builds show the same cycle: nothing more; it ends (the plant went dry): no

@@ -111,7 +111,8 @@ def test_a_day_replayed_mails_only_plants_16_and_47(tmp_path):
         # what was measured, the threshold it broke (5 % for these two), since when, the link
         assert re.search(r"Lowest soil moisture: -?\d+\.\d %", problem)
         assert re.search(r"Threshold: +5\.0 %", problem)
-        assert re.search(r"Since: +\w{3} 02 Dec 2026 0[78]:\d\d UTC", problem)
+        # the museum's wall clock (GMT in December) with UTC beside it
+        assert re.search(r"Since: +\w{3} 02 Dec 2026 (0[78]:\d\d) GMT \(\1 UTC\)", problem)
         assert f"https://plants.lnhm.example/site/current/plants/{plant_id}.html" in problem
         html = by_plant[(plant_id, "problem")].get_body(("html",)).get_content()
         assert f'href="https://plants.lnhm.example/site/current/plants/{plant_id}.html"' in html

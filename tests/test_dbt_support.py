@@ -71,9 +71,15 @@ class Warehouse:
         return json.loads((self.target_path / "run_results.json").read_text())["results"]
 
     def backfill(
-        self, hours: float, end: datetime, plants: int | None = None, shape: str = "v1"
+        self,
+        hours: float,
+        end: datetime,
+        plants: int | None = None,
+        shape: str = "v1",
+        temperature_offsets: tuple[str, ...] = (),
     ) -> None:
-        """Simulated minutely polls ending at `end`, loaded by the ingest job into raw."""
+        """Simulated minutely polls ending at `end`, loaded by the ingest job into raw
+        (`temperature_offsets`: the simulator's heating fault scenarios, ID=START/HOURS/DELTA)."""
         command = [
             str(BIN / "python"),
             "-m",
@@ -87,6 +93,7 @@ class Warehouse:
         ]
         if plants:
             command += ["--plants", str(plants)]
+        command += [f"--temperature-offset={offset}" for offset in temperature_offsets]
         result = subprocess.run(
             command, cwd=REPO, env=self.process_env(), capture_output=True, text=True, check=False
         )

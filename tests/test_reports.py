@@ -76,8 +76,11 @@ def test_site_has_every_page_progress_lines_and_one_job_line(demo):
     site = demo["site"]
     names = {str(p.relative_to(site)) for p in page_pages(site)}
     assert {"index.html", "archive.html", "data-quality.html", "botanists/index.html"} <= names
-    plant_pages = {n for n in names if n.startswith("plants/")}
+    plant_pages = {n for n in names if re.fullmatch(r"plants/\d+\.html", n)}
     assert plant_pages == {f"plants/{i}.html" for i in range(1, PLANTS + 1)}
+    # and a minute page per plant and archived day (tests/test_reports_archived_days.py)
+    day_pages = {n for n in names if n.startswith("plants/")} - plant_pages
+    assert day_pages and all(re.fullmatch(r"plants/\d+/[\d-]{10}\.html", n) for n in day_pages)
     assert any(n.startswith("botanists/") and n != "botanists/index.html" for n in names)
     lines = demo["result"].stdout.strip().splitlines()
     assert len(lines) == 1
@@ -349,6 +352,7 @@ def test_real_chain_on_postgresql_shows_the_same_numbers_as_on_duckdb(chain, pos
     assert postgres_chain.manifest()["days"].keys() == chain.manifest()["days"].keys()
     pattern = re.compile(r'data-metric="([a-z0-9-]+)"[^>]*>(.*?)</', re.S)
     pages = ["index.html", "data-quality.html"] + [f"plants/{i}.html" for i in range(1, PLANTS + 1)]
+    pages += sorted(str(p.relative_to(chain.site)) for p in chain.site.glob("origins/*.html"))
     compared = 0
     for page in pages:
         duck, pg = (
@@ -372,7 +376,13 @@ def test_no_sql_in_reports_turns_readings_into_figures():
         r"\bgroup\s+by\b|\bover\s*\(|\bread_parquet\b",
         re.I,
     )
-    sql = [p.read_text() for p in (ROOT / "reports" / "queries").rglob("*.sql")]
+    queries = {p.name: p.read_text() for p in (ROOT / "reports" / "queries").rglob("*.sql")}
+    # one query reads the archive's Parquet files: an archived day's rows copied as they are,
+    # for its downloads and minute pages (reports/archived.py); it computes nothing either
+    copy = re.compile(aggregate.pattern.replace(r"|\bread_parquet\b", ""), re.I)
+    assert "read_parquet" in queries.pop("archive_day.sql", "")
+    assert not copy.search((ROOT / "reports" / "queries" / "archive_day.sql").read_text())
+    sql = list(queries.values())
     assert sql and not [text for text in sql if aggregate.search(text)]
     for path in (ROOT / "reports").glob("*.py"):
         for statement in re.findall(r'execute\(\s*f?"([^"]*)"', path.read_text()):
@@ -403,6 +413,11 @@ def test_every_page_says_how_old_its_newest_reading_is_and_reloads_itself(demo):
     ]
     for page in page_pages(demo["site"]):
         html = page.read_text()
+        if page.parent.parent.name == "plants":
+            # an archived day's minute page is written once and kept (reports/archived.py): it
+            # says which day its readings are of, and does not reload
+            assert "data-frozen-day=" in html and "http-equiv" not in html, page
+            continue
         assert '<meta http-equiv="refresh" content="300">' in html, page.name
         # the generation time in UTC, from the data attribute under the museum's wall clock
         generated = datetime.strptime(

@@ -8,7 +8,13 @@ import errno
 import sys
 
 from harness.simulator.clock import Clock, parse_start
-from harness.simulator.model import SHAPES, PlantsSimulator, SimulatorConfig, parse_faults
+from harness.simulator.model import (
+    SHAPES,
+    PlantsSimulator,
+    SimulatorConfig,
+    parse_faults,
+    parse_temperature_offset,
+)
 from harness.simulator.server import make_app, serve
 
 
@@ -39,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         help='forced faults per plant id, e.g. "3=timeout,5=html" (kinds: timeout, '
         "server_error, html, truncated, sensor_fault, not_found, on_loan)",
     )
+    p.add_argument(
+        "--temperature-offset",
+        action="append",
+        default=[],
+        metavar="ID=START/HOURS/DELTA",
+        help="a heating fault scenario: hold plant ID DELTA C off its normal temperature for "
+        "HOURS from START (UTC), e.g. 5=2026-12-02T08:00:00/2/+5 (repeatable)",
+    )
     p.add_argument("--start", help="simulated start time, e.g. 2026-11-26T00:00:00 (UTC)")
     p.add_argument(
         "--speed",
@@ -65,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             html_rate=args.html_rate,
             truncated_rate=args.truncated_rate,
             faults=parse_faults(args.faults),
+            temperature_offsets=tuple(map(parse_temperature_offset, args.temperature_offset)),
         )
         start = parse_start(args.start) if args.start else None
         clock = Clock(start=start, speed=args.speed, step_s=args.step)

@@ -113,6 +113,45 @@ class SimResponse:
     hang: bool = False  # True = timeout fault: do not answer within any sane client timeout
 
 
+@dataclass(frozen=True)
+class TemperatureOffset:
+    """A heating (or cooling) fault: the plant's temperature held ``delta_c`` off its normal
+    value from ``start`` for ``hours`` (spikes still come on top, as on any reading)."""
+
+    plant_id: int
+    start: datetime
+    hours: float
+    delta_c: float
+
+    @property
+    def start_s(self) -> int:
+        return to_epoch(self.start)
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.hours * 3600.0
+
+
+def parse_temperature_offset(text: str) -> TemperatureOffset:
+    """Parse "5=2026-12-02T08:00:00/2/+5": plant 5 held +5 C for 2 hours from 08:00 UTC."""
+    pid, sep, rest = text.strip().partition("=")
+    parts = rest.split("/")
+    try:
+        if not sep or len(parts) != 3:
+            raise ValueError
+        offset = TemperatureOffset(
+            int(pid), datetime.fromisoformat(parts[0]), float(parts[1]), float(parts[2])
+        )
+    except ValueError:
+        raise ValueError(
+            f"bad temperature offset {text!r}: expected <plant id>=<UTC start>/<hours>/<delta C>,"
+            " e.g. 5=2026-12-02T08:00:00/2/+5"
+        ) from None
+    if offset.hours <= 0:
+        raise ValueError(f"bad temperature offset {text!r}: hours must be positive")
+    return offset
+
+
 @dataclass
 class SimulatorConfig:
     plants: int = 50
@@ -124,6 +163,7 @@ class SimulatorConfig:
     html_rate: float = 0.0
     truncated_rate: float = 0.0
     faults: dict[int, str] = field(default_factory=dict)
+    temperature_offsets: tuple[TemperatureOffset, ...] = ()
 
     def __post_init__(self):
         if self.shape not in SHAPES:
@@ -210,6 +250,20 @@ STRAIGHT_QUOTE_HOURS = 1 / 3  # share of hours whose names carry straight quotes
 _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'"})
 
 
+def _spike_c(h: int) -> float:
+    """The temperature spike a reading's hash draws: about 4 % of readings, as in the 2024
+    polls (mostly +0.5..+20 C, some -0.3..-3.5, a few absurd +40..+100); else 0.0."""
+    u = (h >> 40) * _INV24
+    if u >= 0.04:
+        return 0.0
+    v = ((h >> 16) & 0xFFFFFF) * _INV24
+    if u < 0.029:
+        return 0.5 + 19.5 * v
+    if u < 0.0345:
+        return -(0.3 + 3.2 * v)
+    return 40.0 + 60.0 * v
+
+
 class _Cache(dict):
     """A dict that empties itself when it grows past a bound (cheap memoisation)."""
 
@@ -233,6 +287,9 @@ class PlantsSimulator:
         self.catalogue = Catalogue(config.plants)
         self._seedk = _mix64(config.seed & _M64)
         self._faults = dict(config.faults)
+        self._offsets: dict[int, tuple[TemperatureOffset, ...]] = {}
+        for offset in config.temperature_offsets:
+            self._offsets[offset.plant_id] = (*self._offsets.get(offset.plant_id, ()), offset)
         c = config
         self._t_timeout = c.timeout_rate
         self._t_server = self._t_timeout + c.server_error_rate
@@ -390,16 +447,10 @@ class PlantsSimulator:
             watered -= 86400
         moisture = 100.0 - rate_s * (epoch - watered)
         temperature = base + amp * math.sin((epoch + phase_s) * _TWO_PI_PER_DAY)
+        if self._offsets:
+            temperature += self._offset_c(plant_id, epoch)
         h = _mix64(pkey ^ (epoch * 0xD1B54A32D192ED03 & _M64))
-        u = (h >> 40) * _INV24
-        if u < 0.04:  # a temperature spike (about 4 % of readings in the 2024 polls)
-            v = ((h >> 16) & 0xFFFFFF) * _INV24
-            if u < 0.029:
-                temperature += 0.5 + 19.5 * v
-            elif u < 0.0345:
-                temperature -= 0.3 + 3.2 * v
-            else:
-                temperature += 40.0 + 60.0 * v
+        temperature += _spike_c(h)
         if (h & 0xFFFF) * _INV16 < 0.001:  # a rare moisture glitch (-44 seen in 1,000 polls)
             moisture = -60.0 + 40.0 * (((h >> 16) & 0xFFFFFF) * _INV24)
         recorded = self._fmt_rec[epoch]
@@ -418,6 +469,27 @@ class PlantsSimulator:
             + "}\n"
         )
         return SimResponse(200, body, JSON_TYPE)
+
+    def _offset_c(self, plant_id: int, epoch: int) -> float:
+        """The scenario's temperature offset of the plant at this second (0 outside any)."""
+        return sum(
+            o.delta_c for o in self._offsets.get(plant_id, ()) if o.start_s <= epoch < o.end_s
+        )
+
+    # ---- ground truth for tests: what a reading's temperature is made of ------------------
+    def steady_temperature(self, plant_id: int, at: datetime) -> float:
+        """The plant's temperature at ``at`` without a spike: baseline, daily wave, offset."""
+        epoch = to_epoch(at)
+        era = self.config.shape == "v1" and epoch < END_OF_2023_SHAPE
+        tpl = self._template(plant_id, era)
+        base, amp, phase_s = tpl[6], tpl[7], tpl[8]
+        steady = base + amp * math.sin((epoch + phase_s) * _TWO_PI_PER_DAY)
+        return steady + self._offset_c(plant_id, epoch)
+
+    def temperature_spike(self, plant_id: int, at: datetime) -> float:
+        """The spike added to the reading at ``at`` (0.0 for most readings)."""
+        pkey = _mix64(self._seedk ^ (plant_id * 0x632BE59BD9B4E019 & _M64))
+        return _spike_c(_mix64(pkey ^ (to_epoch(at) * 0xD1B54A32D192ED03 & _M64)))
 
     def _error(self, status: int, message: str, plant_id: int) -> SimResponse:
         return SimResponse(status, _dumps({"error": message, "plant_id": plant_id}), JSON_TYPE)

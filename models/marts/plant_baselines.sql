@@ -1,6 +1,9 @@
 {#- Per plant and day: mean and sample standard deviation of valid temperature and soil
     moisture readings over the 7 days ending that day, combined exactly from the daily sums in
-    plant_daily_summary. Long-lived (full_refresh: false): each run recomputes the days from the
+    plant_daily_summary. Temperature from the spike-free sums (int_temperature_spikes: random
+    spikes would make every plant's spread 1.6-2.4 C against a true 0.1-0.2 C); a summary row
+    written before those sums existed adds no temperature (null) until its day is recomputed.
+    Long-lived (full_refresh: false): each run recomputes the days from the day before the
     earliest summary day that changed since the last run onwards. -#}
 {{
     config(
@@ -30,13 +33,18 @@ changed_summary as (
 target_days as (
 
     -- a full build takes every day; an incremental run the days from the earliest summary day
-    -- that changed since the last run (later days' windows include it)
+    -- that changed since the last run (later days' windows include it), and the day before it:
+    -- a new day's first readings recompute the day before in plant_daily_summary (its last
+    -- minutes' spike verdicts) without moving that day's last_fetched_at
     select
         plant_id,
         day
     from summary
     {% if is_incremental() %}
-        where day >= (select min(changed_summary.day) as first_changed_day from changed_summary)
+        where day >= (
+                select {{ lnhm.add_days('min(changed_summary.day)', -1) }} as first_changed_day
+                from changed_summary
+            )
     {% endif %}
 
 ),
@@ -47,9 +55,9 @@ windowed as (
         target_days.plant_id,
         target_days.day,
         cast(count(*) as bigint) as days_7d,
-        cast(sum(summary.temperature_c_n) as bigint) as temperature_c_n_7d,
-        sum(summary.temperature_c_sum) as temperature_c_sum_7d,
-        sum(summary.temperature_c_sum_sq) as temperature_c_sum_sq_7d,
+        cast(coalesce(sum(summary.spike_free_temperature_c_n), 0) as bigint) as temperature_c_n_7d,
+        sum(summary.spike_free_temperature_c_sum) as temperature_c_sum_7d,
+        sum(summary.spike_free_temperature_c_sum_sq) as temperature_c_sum_sq_7d,
         cast(sum(summary.soil_moisture_pct_n) as bigint) as soil_moisture_pct_n_7d,
         sum(summary.soil_moisture_pct_sum) as soil_moisture_pct_sum_7d,
         sum(summary.soil_moisture_pct_sum_sq) as soil_moisture_pct_sum_sq_7d,

@@ -11,7 +11,11 @@
     missing_after_minutes apart (a longer gap is no data, not dry time), split at midnight.
     min_reported_soil_moisture_pct is the lowest value as reported, out of the sensor's range
     (0-100) or not. A day is recomputed when the next day's first reading arrives, so the
-    interval spanning midnight reaches both days. -#}
+    interval spanning midnight reaches both days.
+    Temperature spikes (int_temperature_spikes): temperature_spikes counts them and the
+    spike_free_temperature_c_* sums leave them out (plant_baselines combines these). A spike's
+    verdict needs the readings up to temperature_spike_window_minutes after it, so a reading in
+    the first minutes after midnight also recomputes the day before. -#}
 {{
     config(
         materialized='incremental',
@@ -41,6 +45,13 @@ waterings as (
 thresholds as (
 
     select * from {{ ref('care_thresholds') }}
+
+),
+
+spikes as (
+
+    select * from {{ ref('int_temperature_spikes') }}
+    where is_temperature_spike
 
 ),
 
@@ -113,6 +124,13 @@ candidate_days as (
         fetched_at
     from moisture_series
     where cast(previous_recorded_at as date) < day
+    union all
+    -- ... and the day before a reading that can change the spike verdict of its last minutes
+    select
+        cast({{ lnhm.subtract_minutes('recorded_at', var('temperature_spike_window_minutes')) }} as date) as day,
+        fetched_at
+    from readings
+    where cast({{ lnhm.subtract_minutes('recorded_at', var('temperature_spike_window_minutes')) }} as date) < day
 
 ),
 
@@ -196,9 +214,12 @@ daily_dry as (
 
 days_readings as (
 
-    select readings.*
+    select
+        readings.*,
+        spikes.reading_id is not null as is_temperature_spike
     from readings
     inner join changed_days on readings.day = changed_days.day
+    left join spikes on readings.reading_id = spikes.reading_id
 
 ),
 
@@ -211,6 +232,10 @@ valid as (
         is_flagged,
         case when soil_moisture_counts_in_statistics then soil_moisture_pct end as soil_moisture_pct,
         case when temperature_counts_in_statistics then temperature_c end as temperature_c,
+        is_temperature_spike,
+        case
+            when temperature_counts_in_statistics and not is_temperature_spike then temperature_c
+        end as spike_free_temperature_c,
         case when counts_in_statistics then soil_moisture_pct end as reported_soil_moisture_pct
     from days_readings
 
@@ -236,6 +261,10 @@ daily as (
         count(temperature_c) as temperature_c_n,
         sum(temperature_c) as temperature_c_sum,
         sum(temperature_c * temperature_c) as temperature_c_sum_sq,
+        cast(sum(case when is_temperature_spike then 1 else 0 end) as bigint) as temperature_spikes,
+        count(spike_free_temperature_c) as spike_free_temperature_c_n,
+        sum(spike_free_temperature_c) as spike_free_temperature_c_sum,
+        sum(spike_free_temperature_c * spike_free_temperature_c) as spike_free_temperature_c_sum_sq,
         max(fetched_at) as last_fetched_at
     from valid
     group by plant_id, day
@@ -277,7 +306,11 @@ final as (
         cast(coalesce(daily_dry.hours_dry, 0) as double precision) as hours_dry,
         cast(plant_thresholds.soil_moisture_pct_min as double precision) as dry_threshold_pct,
         daily.min_reported_soil_moisture_pct,
-        coalesce(daily.min_reported_soil_moisture_pct < 0, false) as is_min_below_sensor_range
+        coalesce(daily.min_reported_soil_moisture_pct < 0, false) as is_min_below_sensor_range,
+        daily.temperature_spikes,
+        cast(daily.spike_free_temperature_c_n as bigint) as spike_free_temperature_c_n,
+        cast(daily.spike_free_temperature_c_sum as double precision) as spike_free_temperature_c_sum,
+        cast(daily.spike_free_temperature_c_sum_sq as double precision) as spike_free_temperature_c_sum_sq
     from daily
     left join daily_waterings
         on daily.plant_id = daily_waterings.plant_id and daily.day = daily_waterings.day

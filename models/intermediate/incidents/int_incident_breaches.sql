@@ -5,6 +5,8 @@
     - baseline_deviation: a temperature beyond the plant's 7-day baseline of the previous day
       by more than baseline_deviation_stddevs standard deviations;
     - sensor_faults: a "plant sensor fault" answer.
+    The temperature kinds leave out temperature spikes (int_temperature_spikes): random spikes,
+    three in a row included, are no incident and do not interrupt one.
     A run (episode) is a maximal series of consecutive breaching observations of one plant and
     kind with no gap of more than missing_after_minutes between two of them (a longer gap ends
     the run: the data stopped, and a breach after it starts a new run); episode_started_at
@@ -30,6 +32,13 @@ thresholds as (
 baselines as (
 
     select * from {{ ref('plant_baselines') }}
+
+),
+
+spikes as (
+
+    select * from {{ ref('int_temperature_spikes') }}
+    where is_temperature_spike
 
 ),
 
@@ -75,6 +84,7 @@ evaluated as (
         readings.temperature_c,
         readings.soil_moisture_counts_in_statistics,
         readings.temperature_counts_in_statistics,
+        spikes.reading_id is not null as is_temperature_spike,
         plant_thresholds.soil_moisture_pct_min,
         plant_thresholds.soil_moisture_pct_max,
         plant_thresholds.temperature_c_min,
@@ -84,6 +94,7 @@ evaluated as (
         baselines.temperature_c_readings_7d
     from readings
     inner join plant_thresholds on readings.plant_id = plant_thresholds.plant_id
+    left join spikes on readings.reading_id = spikes.reading_id
     left join baselines
         on
             readings.plant_id = baselines.plant_id
@@ -125,7 +136,7 @@ checks as (
         temperature_c_min as threshold,
         temperature_c < temperature_c_min as is_breach
     from evaluated
-    where temperature_counts_in_statistics
+    where temperature_counts_in_statistics and not is_temperature_spike
 
     union all
 
@@ -137,7 +148,7 @@ checks as (
         temperature_c_max as threshold,
         temperature_c > temperature_c_max as is_breach
     from evaluated
-    where temperature_counts_in_statistics
+    where temperature_counts_in_statistics and not is_temperature_spike
 
     union all
 
@@ -160,6 +171,7 @@ checks as (
     from evaluated
     where
         temperature_counts_in_statistics
+        and not is_temperature_spike
         and temperature_c_stddev_7d > 0
         and temperature_c_readings_7d >= {{ var('baseline_min_readings') }}
 

@@ -1,6 +1,7 @@
 {#- The site's history per plant and UTC day: plant_daily_summary (long-lived, so archived days
     are here too) beside the plant's 7-day baseline of that day from plant_baselines. Columns
-    are read as they are; nothing is recomputed. -#}
+    are read as they are, except typical_temperature_c: the day's mean without temperature
+    spikes, the figure the baseline band is built from, so the chart's line and band agree. -#}
 with
 
 summary as (
@@ -28,6 +29,10 @@ final as (
         summary.avg_temperature_c,
         summary.min_temperature_c,
         summary.max_temperature_c,
+        case
+            when summary.spike_free_temperature_c_n > 0
+                then summary.spike_free_temperature_c_sum / summary.spike_free_temperature_c_n
+        end as typical_temperature_c,
         summary.waterings,
         summary.hours_dry,
         summary.dry_threshold_pct,

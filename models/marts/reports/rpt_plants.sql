@@ -1,6 +1,8 @@
 {#- One row per plant the site shows (every plant of dim_plants, plant_status or the long-lived
     plant_daily_summary): names, origin, botanist, photo, status, latest values, and readings on
-    record over every tier (plant_daily_summary counts archived days too). -#}
+    record over every tier (plant_daily_summary counts archived days too). Whether the latest
+    values ("Now") count in statistics, and if not why, in words: the 24-hour figures leave a
+    flagged value out, and the plant page says so beside it. -#}
 with
 
 plants as (
@@ -18,6 +20,34 @@ status as (
 summary as (
 
     select * from {{ ref('plant_daily_summary') }}
+
+),
+
+latest_reading as (
+
+    -- the reading plant_status takes the latest values from: the newest recorded
+    -- non-duplicate one (exactly one per plant and recording time)
+    select
+        readings.plant_id,
+        readings.soil_moisture_counts_in_statistics,
+        readings.temperature_counts_in_statistics,
+        case
+            when readings.soil_moisture_pct < 0
+                then 'below the sensor''s range (0-100 %)'
+            when readings.soil_moisture_pct > 100
+                then 'above the sensor''s range (0-100 %)'
+        end as soil_moisture_flag_reason,
+        case
+            when readings.is_temperature_implausible
+                then 'outside the plausible range ({{ var('temperature_plausible_min_c') }} to {{
+                    var('temperature_plausible_max_c') }} °C)'
+        end as temperature_flag_reason
+    from {{ ref('fct_readings') }} as readings
+    inner join status
+        on
+            readings.plant_id = status.plant_id
+            and readings.recorded_at = status.latest_recorded_at
+    where readings.counts_in_statistics
 
 ),
 
@@ -74,6 +104,10 @@ final as (
         status.minutes_since_reading,
         status.soil_moisture_pct,
         status.temperature_c,
+        latest_reading.soil_moisture_counts_in_statistics as is_soil_moisture_in_statistics,
+        latest_reading.temperature_counts_in_statistics as is_temperature_in_statistics,
+        latest_reading.soil_moisture_flag_reason,
+        latest_reading.temperature_flag_reason,
         status.last_watered_at,
         status.hours_since_watered,
         status.moisture_trend_pct_per_hour,
@@ -90,6 +124,7 @@ final as (
     left join plants on ids.plant_id = plants.plant_id
     left join status on ids.plant_id = status.plant_id
     left join totals on ids.plant_id = totals.plant_id
+    left join latest_reading on ids.plant_id = latest_reading.plant_id
 
 )
 

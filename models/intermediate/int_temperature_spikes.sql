@@ -1,0 +1,99 @@
+{#- One row per reading of the hot store whose temperature counts in statistics, saying whether
+    it is a spike: a reading that fewer than half of its neighbours agree with. Its neighbours
+    are the plant's other such readings recorded within temperature_spike_window_minutes (15)
+    either side; one agrees when it is within temperature_spike_tolerance_c (0.5 C). A reading
+    with fewer than temperature_spike_min_neighbours neighbours is never a spike (too little to
+    judge). Random spikes (about 4 % of readings, real and simulated) disagree with nearly all
+    their neighbours, three in a row too; a sustained change (a heating fault holding a plant
+    +5 C for hours) is not a spike, because the readings inside it agree with each other (only
+    its first or last reading can tip over, when a spike sits among its neighbours).
+    The rule needs only the readings around each one, so a new reading changes the verdict of
+    its neighbourhood alone; the verdict of the newest readings is provisional until their
+    following minutes arrive. Neighbours are found through buckets of the window's width (a
+    reading's own and the two beside it), an equality join both DuckDB and PostgreSQL hash,
+    instead of a range join over all of a plant's readings. -#}
+{%- set window_s = var('temperature_spike_window_minutes') * 60 %}
+
+with
+
+readings as (
+
+    select
+        reading_id,
+        plant_id,
+        recorded_at,
+        temperature_c,
+        {{ lnhm.epoch_seconds('recorded_at') }} as recorded_s,
+        cast(floor({{ lnhm.epoch_seconds('recorded_at') }} / {{ window_s }}) as bigint) as bucket
+    from {{ ref('fct_readings') }}
+    where temperature_counts_in_statistics
+
+),
+
+shifts as (
+
+    select -1 as shift
+    union all
+    select 0 as shift
+    union all
+    select 1 as shift
+
+),
+
+probes as (
+
+    select
+        readings.reading_id,
+        readings.plant_id,
+        readings.recorded_s,
+        readings.temperature_c,
+        readings.bucket + shifts.shift as probed_bucket
+    from readings
+    cross join shifts
+
+),
+
+neighbourhoods as (
+
+    select
+        probes.reading_id,
+        cast(count(*) as bigint) as neighbours,
+        cast(sum(
+            case
+                when abs(others.temperature_c - probes.temperature_c)
+                    <= {{ var('temperature_spike_tolerance_c') }}
+                    then 1
+                else 0
+            end
+        ) as bigint) as agreeing_neighbours
+    from probes
+    inner join readings as others
+        on
+            probes.plant_id = others.plant_id
+            and probes.probed_bucket = others.bucket
+            and abs(others.recorded_s - probes.recorded_s) <= {{ window_s }}
+            and probes.reading_id != others.reading_id
+    group by probes.reading_id
+
+),
+
+final as (
+
+    select
+        readings.reading_id,
+        readings.plant_id,
+        readings.recorded_at,
+        readings.temperature_c,
+        coalesce(neighbourhoods.neighbours, 0) as neighbours,
+        coalesce(neighbourhoods.agreeing_neighbours, 0) as agreeing_neighbours,
+        coalesce(
+            neighbourhoods.neighbours >= {{ var('temperature_spike_min_neighbours') }}
+            and 2 * neighbourhoods.agreeing_neighbours < neighbourhoods.neighbours,
+            false
+        ) as is_temperature_spike
+    from readings
+    left join neighbourhoods on readings.reading_id = neighbourhoods.reading_id
+
+)
+
+select * from final
