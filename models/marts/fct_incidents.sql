@@ -5,9 +5,12 @@
     the md5 of plant_id, kind and the started_at of its first build, kept here, never
     recomputed. An episode continues an incident of the same plant and kind when it overlaps
     it, or when the incident is open and the episode starts at the oldest observation still
-    held (the rest of it was pruned). Readings and the worst value of a continued incident add
-    only what was observed after its last_seen_at. An open incident no episode continues any
-    more ends at the plant's first observation after its last_seen_at (if there is one).
+    held (the rest of it was pruned) no more than missing_after_minutes after its last_seen_at
+    (a breach after a longer gap is a new incident; the gap ended the old one). Readings and
+    the worst value of a continued incident add only what was observed after its
+    last_seen_at. An open incident no episode continues any
+    more ends at the plant's first observation after its last_seen_at (if there is one), or at
+    its last_seen_at when that observation (or now) is more than missing_after_minutes later.
     Incidents that are over and no longer in the hot store are left as they are. -#}
 {{
     config(
@@ -108,7 +111,17 @@ candidate_matches as (
                 episodes.started_at < recorded.ended_at
                 or (
                     recorded.ended_at is null
-                    and (episodes.started_at <= recorded.last_seen_at or episodes.is_at_hot_start)
+                    and (
+                        episodes.started_at <= recorded.last_seen_at
+                        -- the rest of it was pruned, but not across a gap: a breach after a
+                        -- gap longer than missing_after_minutes is a new incident
+                        or (
+                            episodes.is_at_hot_start
+                            and {{ lnhm.minutes_between(
+                                'recorded.last_seen_at', 'episodes.started_at') }}
+                            <= {{ var('missing_after_minutes') }}
+                        )
+                    )
                 )
             )
 
@@ -271,7 +284,17 @@ closed_orphans as (
         orphans.plant_id,
         orphans.kind,
         orphans.started_at,
-        orphan_ends.ended_at,
+        case
+            -- a breach followed by a gap longer than missing_after_minutes (to its next
+            -- observation, or to now) ended at its last breach, as in int_incident_episodes
+            when
+                orphans.kind not in ('no_reading', 'feed_down', 'not_watered')
+                and {{ lnhm.minutes_between(
+                    'orphans.last_seen_at', 'coalesce(orphan_ends.ended_at, clock.as_of_at)') }}
+                > {{ var('missing_after_minutes') }}
+                then orphans.last_seen_at
+            else orphan_ends.ended_at
+        end as ended_at,
         orphans.worst_value,
         orphans.threshold,
         orphans.readings,

@@ -8,8 +8,12 @@
     The temperature kinds leave out temperature spikes (int_temperature_spikes): random spikes,
     three in a row included, are no incident and do not interrupt one.
     A run (episode) is a maximal series of consecutive breaching observations of one plant and
-    kind; episode_started_at names it. next_observed_at is the first later observation of the
-    same series, breaching or not (the one that ends the episode when it does not breach). -#}
+    kind with no gap of more than missing_after_minutes between two of them (a longer gap ends
+    the run: the data stopped, and a breach after it starts a new run); episode_started_at
+    names it. next_observed_at is the first later observation of the same series, breaching or
+    not (the one that ends the episode when it does not breach and comes within
+    missing_after_minutes; int_incident_episodes ends an episode followed by a longer gap at its
+    last breaching observation). -#}
 with
 
 readings as (
@@ -184,18 +188,40 @@ checks as (
 
 ),
 
-islands as (
+series as (
 
     select
         checks.*,
-        row_number() over (partition by plant_id, kind order by observed_at)
-        - row_number() over (
-            partition by plant_id, kind, is_breach order by observed_at
-        ) as island,
+        lag(observed_at) over (partition by plant_id, kind order by observed_at)
+            as previous_observed_at,
+        lag(is_breach) over (partition by plant_id, kind order by observed_at)
+            as previous_is_breach,
         lead(observed_at) over (partition by plant_id, kind order by observed_at)
             as next_observed_at,
         min(observed_at) over (partition by plant_id, kind) as first_observed_at
     from checks
+
+),
+
+islands as (
+
+    -- a run starts at the first observation, where the verdict changes, and after a gap of
+    -- more than missing_after_minutes (the same rule as a no_reading incident)
+    select
+        series.*,
+        sum(
+            case
+                when previous_observed_at is null then 1
+                when is_breach is distinct from previous_is_breach then 1
+                when {{ lnhm.minutes_between('previous_observed_at', 'observed_at') }}
+                    > {{ var('missing_after_minutes') }} then 1
+                else 0
+            end
+        ) over (
+            partition by plant_id, kind order by observed_at
+            rows between unbounded preceding and current row
+        ) as island
+    from series
 
 ),
 

@@ -5,7 +5,10 @@
     Kinds (seed incident_kinds):
     - the reading-based kinds of int_incident_breaches (readings = breaching observations;
       min_readings: how many make an incident, anomaly_min_consecutive_readings or
-      sensor_fault_min_consecutive);
+      sensor_fault_min_consecutive); one ends at the next observation that does not breach,
+      or, when a gap of more than missing_after_minutes follows its last breach (the data
+      stopped: a no_reading incident, or feed_down), at that last breach, as soon as the gap
+      is that long; a breach after the gap is a new episode;
     - no_reading: no reading for more than missing_after_minutes (starts at the last reading);
     - not_watered: no watering for more than not_watered_after_hours (starts that many hours
       after the last watering, ends at the next one);
@@ -73,7 +76,17 @@ reading_episodes as (
         breach_episodes.plant_id,
         breach_episodes.kind,
         breach_episodes.started_at,
-        last_row.next_observed_at as ended_at,
+        -- a gap of more than missing_after_minutes after the last breach (to the next
+        -- observation, or to now while it lasts) ends the episode at that breach: the data
+        -- stopped, we did not see it end, and the no_reading incident covers the gap
+        case
+            when {{ lnhm.minutes_between(
+                'last_row.observed_at',
+                'coalesce(last_row.next_observed_at, clock.as_of_at)') }}
+                > {{ var('missing_after_minutes') }}
+                then last_row.observed_at
+            else last_row.next_observed_at
+        end as ended_at,
         breach_episodes.last_seen_at,
         case
             when breach_episodes.kind = 'sensor_faults'
@@ -101,6 +114,7 @@ reading_episodes as (
             and breach_episodes.kind = last_row.kind
             and breach_episodes.started_at = last_row.episode_started_at
             and last_row.recency_rank = 1
+    cross join clock
 
 ),
 
