@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import pytest
 
+from lnhm.transform import SCHEDULED_BUILD
 from tests.test_dbt_support import REPO, Warehouse, clean_name, parse_api_time, utc_minute
 
 pytestmark = pytest.mark.timeout(900)
@@ -464,3 +465,70 @@ def test_pruned_hot_store_keeps_long_lived_history_and_nothing_comes_back(wareho
         )
     }
     assert got == dict(expected)
+
+
+def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehouse):
+    """A reading recorded before the newest one already loaded (a sensor that sends a buffered
+    value with the next poll) enters fct_readings, its hour and its day exactly once, through
+    the scheduled incremental build, and another build changes nothing."""
+    wh = warehouse
+    end = utc_minute() - timedelta(minutes=10)
+    wh.backfill(3, end, plants=4)
+    wh.dbt(*SCHEDULED_BUILD)
+    ((newest_recorded, newest_fetched),) = wh.query(
+        "select max(recorded_at), max(fetched_at) from marts.fct_readings where plant_id = 2"
+    )
+    ((last_watered, name),) = wh.query(
+        "select last_watered, name from raw.plant_readings where plant_id = 2 limit 1"
+    )
+    late_at = newest_recorded - timedelta(minutes=40, seconds=-17)
+    late_taken = late_at.strftime("%Y-%m-%dT%H:%M:%S.321Z")
+    late_id = f"2|{late_taken}"
+    assert wh.scalar(f"select count(*) from marts.fct_readings where reading_id = '{late_id}'") == 0
+    wh.execute(
+        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
+        "soil_moisture, temperature, botanist__name, botanist__email, botanist__phone, "
+        "origin_location, payload, fetched_at, run_id, _dlt_load_id) values "
+        f"(2, '{late_taken}', {text(last_watered)}, {text(name)}, 99.5, 21.0, "
+        "'Ms. Test Botanist', 'ms.test@lnhm.co.uk', '(146)994-1635x35992', "
+        '\'["53.4", "-2.98", "Liverpool", "GB", "Europe/London"]\', \'{}\', '
+        f"{ts(newest_fetched + timedelta(minutes=1))}, 'late-run', '0')"
+    )
+    wh.backfill(2 / 60, end + timedelta(minutes=2), plants=4)  # and the next polls go on
+    for _ in range(2):  # the second build must change nothing
+        wh.dbt(*SCHEDULED_BUILD)
+        assert (
+            wh.scalar(f"select count(*) from marts.fct_readings where reading_id = '{late_id}'")
+            == 1
+        )
+        assert wh.scalar("select count(*) from marts.fct_readings") == wh.scalar(
+            "select count(*) from raw.plant_readings"
+        )
+        # the hour and the day of the late reading, recomputed here from the raw rows
+        readings = [r for r in raw_readings(wh) if r["plant_id"] == 2 and not r["is_duplicate"]]
+        hour = late_at.replace(minute=0, second=0, microsecond=0)
+        in_hour = [
+            r
+            for r in readings
+            if r["recorded_at"]
+            and r["recorded_at"].replace(minute=0, second=0, microsecond=0) == hour
+        ]
+        moisture = [
+            r["soil_moisture"]
+            for r in in_hour
+            if r["soil_moisture"] is not None and 0 <= r["soil_moisture"] <= 100
+        ]
+        ((hourly_n, hourly_avg),) = wh.query(
+            "select readings, avg_soil_moisture_pct from marts.fct_plant_hourly "
+            f"where plant_id = 2 and hour_at = {ts(hour)}"
+        )
+        assert hourly_n == len(in_hour)
+        assert float(hourly_avg) == pytest.approx(sum(moisture) / len(moisture))
+        in_day = [
+            r for r in readings if r["recorded_at"] and r["recorded_at"].date() == hour.date()
+        ]
+        ((daily_n,),) = wh.query(
+            "select readings from marts.plant_daily_summary "
+            f"where plant_id = 2 and day = date '{hour.date().isoformat()}'"
+        )
+        assert daily_n == len(in_day)

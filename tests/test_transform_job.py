@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from lnhm.transform import SCHEDULED_BUILD
 from tests.test_dbt_support import REPO, Warehouse, utc_minute
 
 
@@ -18,6 +19,18 @@ def unit_tests_in_project() -> set[str]:
     for path in Path(REPO, "models").rglob("*.yml"):
         for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", []):
             names.add(test["name"])
+    return names
+
+
+def seed_tests_in_project() -> set[str]:
+    """Names dbt gives the generic tests declared in seeds/_seeds.yml (`<test>_<seed>_<column>`
+    for unique / not_null / accepted_values without arguments' suffixes), read from the file."""
+    names = set()
+    for seed in yaml.safe_load(Path(REPO, "seeds", "_seeds.yml").read_text())["seeds"]:
+        for column in seed.get("columns", []):
+            for test in column.get("data_tests", []):
+                if test in ("unique", "not_null"):
+                    names.add(f"{test}_{seed['name']}_{column['name']}")
     return names
 
 
@@ -39,6 +52,13 @@ def test_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(tmp_path)
     kinds = {r["unique_id"].split(".")[0] for r in wh.run_results()}
     assert {"model", "test", "seed", "snapshot"} <= kinds
     assert "unit_test" not in kinds
+    # the seeds are loaded, but their data tests (seeds/_seeds.yml) are left to CI like the unit
+    # tests: a seed changes only with the code
+    seed_tests = seed_tests_in_project()
+    assert len(seed_tests) >= 10
+    ran_tests = {r["unique_id"] for r in wh.run_results() if r["unique_id"].startswith("test.")}
+    assert not {t for t in ran_tests if t.split(".")[2] in seed_tests}
+    assert len(ran_tests) >= 100  # the models' data tests do run
 
     # an analyst's plain `dbt build` still runs every unit test
     wh.dbt("build")
@@ -48,3 +68,28 @@ def test_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(tmp_path)
         if r["unique_id"].startswith("unit_test.")
     }
     assert ran == declared
+    assert seed_tests <= {
+        r["unique_id"].split(".")[2] for r in wh.run_results() if r["unique_id"].startswith("test.")
+    }
+
+
+def test_scheduled_build_still_tests_each_new_raw_row(tmp_path):
+    """The staged raw tables' row-local tests read only rows newer than fct_readings' watermark
+    (where: new_rows); a bad row that arrives after the first build still fails the next."""
+    wh = Warehouse.duckdb(tmp_path)
+    end = utc_minute()
+    wh.backfill(0.25, end, plants=3)
+    wh.dbt(*SCHEDULED_BUILD)
+    ((fetched,),) = wh.query("select max(fetched_at) from marts.fct_readings")
+    wh.execute(
+        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
+        "soil_moisture, temperature, origin_location, payload, fetched_at, run_id, _dlt_load_id) "
+        f"select plant_id, '2030-01-01T00:00:00.000Z', last_watered, name, soil_moisture, "
+        'temperature, \'["95.0", "-2.98", "Liverpool", "GB", "Europe/London"]\', '
+        f"payload, cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, "
+        "run_id, _dlt_load_id from raw.plant_readings limit 1"
+    )
+    result = wh.dbt(*SCHEDULED_BUILD, check=False)
+    assert result.returncode != 0
+    failed = {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
+    assert any("accepted_range_stg_plants_api__readings_origin_latitude" in f for f in failed)
