@@ -20,6 +20,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 SLOWEST_FIRST = [
     "tests/test_alerts_replay_day.py",
     "tests/test_alerts_replay_night.py",
+    "tests/test_incidents.py",
+    "tests/test_dbt.py",
+    "tests/test_early_warnings.py",
 ]
 
 
