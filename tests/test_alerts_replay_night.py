@@ -10,7 +10,7 @@ import pytest
 from tests.replay import by_plant_and_kind, expected_mails, run_schedule, sent
 from tests.test_alerts_replay import NIGHT
 
-pytestmark = pytest.mark.timeout(1800)  # 24 full dbt builds: about 6 minutes on an idle machine
+pytestmark = pytest.mark.timeout(3600)  # 24 full dbt builds: about 6 minutes idle, 35 loaded
 
 
 def test_the_night_replayed_every_30_minutes_mails_only_16_and_47(tmp_path):
