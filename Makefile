@@ -116,10 +116,12 @@ format: install ## Fix what ruff and sqlfluff can fix
 
 # Two workers, a test file each: most tests wait on subprocesses, servers and locks, so two
 # files at a time fit 2 cores (15 min instead of 25); TEST_WORKERS=0 runs them one by one.
+# Files go to the workers in collection order, the slowest first (tests/conftest.py), not
+# pytest-xdist's default of the files with the most tests first.
 TEST_WORKERS ?= 2
 
 test: setup-test lint ## Lint, then the whole test suite against real PostgreSQL, S3 (moto) and Chromium (TEST_WORKERS, 2)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 bench: setup-test ## Benchmarks (comparisons measured side by side; not tests)
 	@for bench in bench/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done

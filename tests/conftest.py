@@ -13,6 +13,26 @@ from harness import services
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+# The slowest test files, longest first (make test --durations): pytest-xdist's loadfile hands
+# files to the two workers in collection order (make test passes --no-loadscope-reorder), so the
+# long ones start at once, side by side, and the run ends on short files instead of one worker
+# finishing a long file alone. The other files follow in name order.
+SLOWEST_FIRST = [
+    "tests/test_alerts_replay_day.py",
+    "tests/test_alerts_replay_night.py",
+    "tests/test_incidents.py",
+    "tests/test_dbt.py",
+    "tests/test_early_warnings.py",
+]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.nodeid.split("::")[0]
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: tests keep their order within a file
+
 
 @pytest.fixture(scope="session")
 def postgres():
