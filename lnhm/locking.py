@@ -75,7 +75,8 @@ def _advisory_lock(settings: Settings, name: str, timeout_s: float, job: str):
     import psycopg2
 
     key = int.from_bytes(hashlib.sha256(f"lnhm:{name}".encode()).digest()[:8], "big", signed=True)
-    conn = psycopg2.connect(settings.postgres_dsn(), application_name=f"lnhm-{job}")
+    # PostgreSQL keeps 63 bytes of application_name and says NOTICE on stderr when it cuts one
+    conn = psycopg2.connect(settings.postgres_dsn(), application_name=f"lnhm-{job}"[:63])
     conn.autocommit = True
     try:
         deadline = time.monotonic() + timeout_s
