@@ -35,7 +35,8 @@ KINDS_SQL = (
     " worst_value_digits from marts.dim_incident_kinds"
 )
 INCIDENT_COLUMNS = (
-    "incident_id, plant_id, kind, started_at, ended_at, is_open, worst_value, threshold, readings"
+    "incident_id, plant_id, kind, started_at, ended_at, is_open, worst_value, threshold, readings,"
+    " last_seen_at, is_ended_by_gap"
 )
 WARNINGS_SQL = (
     "select warning_id, plant_id, last_watered_at, next_watering_at, dry_expected_at,"
@@ -256,6 +257,8 @@ def recovery_message(settings: Settings, marts: Marts, row: dict) -> Outgoing:
         ended_at = incident["ended_at"]
         d["worst_value"] = incident["worst_value"]
         d["readings"] = incident["readings"]
+        d["last_seen_at"] = incident["last_seen_at"]
+        d["is_ended_by_gap"] = incident["is_ended_by_gap"]
     if d.get("audience") == "operator":
         _subject, message = _operator_message(
             settings, marts, d, "recovery", row["recipient"], row["alert_key"], ended_at
@@ -274,7 +277,9 @@ def recovery_message(settings: Settings, marts: Marts, row: dict) -> Outgoing:
     if recipient == settings.operator_email and rerouted and row["recipient"]:
         recipient = row["recipient"]
     d["rerouted"] = rerouted if recipient == settings.operator_email else None
-    subject = f"[LNHM] Resolved: {_label(marts, d.get('kind', ''))}: {_plant_title(d)}"
+    # dbt says whether anyone saw the incident end, or its readings stopped while it lasted
+    outcome = "Readings stopped" if d.get("is_ended_by_gap") else "Resolved"
+    subject = f"[LNHM] {outcome}: {_label(marts, d.get('kind', ''))}: {_plant_title(d)}"
     context = {
         "message_kind": "recovery",
         "incident": d,

@@ -90,6 +90,33 @@ def test_recovery_is_sent_once_when_the_incident_ends(hot, smtp):
     assert [r["message_kind"] for r in hot.sent()] == ["problem", "recovery"]
 
 
+def test_an_incident_whose_readings_stopped_is_not_called_resolved(duck, smtp):
+    """Issue 11: a gap ends an incident at its last breach (fct_incidents.is_ended_by_gap);
+    its closing mail says the readings stopped, not that the plant recovered."""
+    duck.create_marts()
+    duck.add_plant(1, "Venus flytrap", address="carl@lnhm.example")
+    started = utcnow().replace(second=0) - timedelta(hours=2)
+    duck.add_incident("a-1", 1, "moisture_low", started, worst_value=4.5)
+    env = {**duck.env, **smtp.env}
+    assert run_job(env).returncode == 0
+    assert len(smtp.inbox.take()) == 1
+
+    last_breach = utcnow().replace(second=0) - timedelta(minutes=40)
+    duck.end_incident("a-1", last_breach, by_gap=True)
+    result = run_job(env)
+    assert result.returncode == 0, result.stderr
+    [mail] = smtp.inbox.take()
+    assert mail.subject == "[LNHM] Readings stopped: Soil moisture too low: Venus flytrap (plant 1)"
+    text = mail.text()
+    assert "recovered" not in text.lower() and "good news" not in text.lower()
+    assert "stopped sending readings while this" in text
+    assert f"Last seen:    {shown(last_breach)}" in text
+    assert "Readings stopped:" in mail.html() and "Recovered" not in mail.html()
+    assert mail.message["X-LNHM-Message-Kind"] == "recovery"  # it closes the announced pair
+    assert run_job(env).returncode == 0
+    assert smtp.inbox.take() == []
+
+
 def test_a_message_carries_the_plants_forecast_from_plant_status(duck, smtp):
     duck.create_marts()
     dry_at = utcnow().replace(second=0, microsecond=0) + timedelta(hours=2, minutes=5)

@@ -38,7 +38,7 @@ MARTS_DDL = (
     "create table marts.fct_incidents (incident_id text, plant_id bigint, kind text,"
     " severity text, started_at timestamp, ended_at timestamp, is_open boolean,"
     " worst_value double precision, threshold double precision, readings bigint,"
-    " last_seen_at timestamp)",
+    " last_seen_at timestamp, is_ended_by_gap boolean)",
     # a table here (a view over fct_incidents in dbt): the tests say which alerts are held
     "create table marts.incident_alerts (incident_id text, plant_id bigint, kind text,"
     " label text, advice text, audience text, severity text, started_at timestamp,"
@@ -245,11 +245,19 @@ class Hot:
                 ),
             )
 
-    def end_incident(self, incident_id: str, ended_at: datetime) -> None:
+    def end_incident(self, incident_id: str, ended_at: datetime, by_gap: bool = False) -> None:
+        """Seen to end at `ended_at`, or (by_gap) its readings stopped after its last breach at
+        `ended_at`: fct_incidents then ends it there (last_seen_at = ended_at)."""
         self.sql(
-            "update marts.fct_incidents set ended_at = %s, is_open = false where incident_id = %s",
-            (ended_at, incident_id),
+            "update marts.fct_incidents set ended_at = %s, is_open = false, is_ended_by_gap = %s"
+            " where incident_id = %s",
+            (ended_at, by_gap, incident_id),
         )
+        if by_gap:
+            self.sql(
+                "update marts.fct_incidents set last_seen_at = %s where incident_id = %s",
+                (ended_at, incident_id),
+            )
         self.sql("delete from marts.incident_alerts where incident_id = %s", (incident_id,))
 
     def sent(self) -> list[dict]:

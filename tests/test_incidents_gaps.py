@@ -192,6 +192,16 @@ def test_real_captures_years_apart_are_separate_incidents(tmp_path: Path):
             )
             == ids
         )
+        # their readings stopped at the last dry one: no one saw them end (the mail says so);
+        # the gaps themselves are the duration kind no_reading, never "ended by a gap"
+        assert set(
+            con.execute(
+                "select plant_id, kind, is_ended_by_gap from marts.fct_incidents"
+                " where kind = 'moisture_low' or (kind = 'no_reading' and not is_open)"
+            ).fetchall()
+        ) == {(16, "moisture_low", True), (47, "moisture_low", True)} | {
+            (r[0], "no_reading", False) for r in second if r[1] == "no_reading" and r[3]
+        }
         worst = con.execute(
             "select worst_value from marts.fct_incidents"
             " where plant_id = 16 and kind = 'moisture_low'"
@@ -261,9 +271,10 @@ def test_a_breach_after_a_long_gap_is_a_new_incident(tmp_path: Path):
         assert incidents(con, ("moisture_low", "no_reading", "feed_down")) == second
         no_breach_spans_a_gap(con)
         rows = con.execute(
-            "select incident_id, started_at, ended_at, is_open from marts.fct_incidents"
+            "select incident_id, started_at, ended_at, is_open, is_ended_by_gap"
+            " from marts.fct_incidents"
             " where plant_id = 16 and kind = 'moisture_low' order by started_at"
         ).fetchall()
     assert [r[0] for r in rows][0] == open_id  # the closed incident kept its id
-    assert rows[0][2:] == (last_before_gap, False)
-    assert rows[1][0] != open_id and rows[1][2:] == (None, True)
+    assert rows[0][2:] == (last_before_gap, False, True)  # ended by the gap
+    assert rows[1][0] != open_id and rows[1][2:] == (None, True, None)

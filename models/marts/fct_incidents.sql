@@ -337,7 +337,15 @@ final as (
         end as worst_value,
         incidents.threshold,
         incidents.readings,
-        incidents.last_seen_at
+        incidents.last_seen_at,
+        -- only a gap ends a reading-based incident at its last breach: one seen to end ends at
+        -- the next observation, which breaks nothing
+        case
+            when incidents.ended_at is not null
+                then
+                    incidents.kind not in ('no_reading', 'feed_down', 'not_watered')
+                    and incidents.ended_at = incidents.last_seen_at
+        end as is_ended_by_gap
     from incidents
     inner join kinds on incidents.kind = kinds.code
     cross join clock
