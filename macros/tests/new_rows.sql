@@ -19,14 +19,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro new_rows_filter(relation, column='fetched_at') -%}
+{% macro new_rows_filter(relation, column='fetched_at_tz') -%}
     {%- set watermark = adapter.get_relation(
         database=relation.database, schema='marts', identifier='fct_readings') -%}
     {%- if watermark is none -%}
         1 = 1
     {%- else -%}
-        ({{ column }} is null or {{ column }} >= (
-            select {{ lnhm.subtract_minutes('max(fetched_at)', 60) }} from {{ watermark }}
-        ))
+        ({{ column }} is null or {{ column }} >= {{
+            lnhm.subtract_minutes(lnhm.watermark('fetched_at', watermark, tz=true), 60) }})
     {%- endif -%}
 {%- endmacro %}

@@ -13,7 +13,7 @@ new_readings as (
 
     select * from {{ ref('int_readings_flagged') }}
     {% if is_incremental() %}
-        where fetched_at >= (select max(last_fetched_at) as watermark from {{ this }})
+        where fetched_at >= {{ lnhm.watermark('last_fetched_at') }}
     {% endif %}
 
 ),

@@ -14,6 +14,9 @@
 {%- set error_kinds = [
     'not_found', 'on_loan', 'sensor_fault', 'server_error', 'timeout', 'connection_error',
     'invalid_body'] -%}
+{%- if is_incremental() -%}
+    {%- set watermark_at = lnhm.watermark('last_fetched_at') -%}
+{%- endif -%}
 
 with
 
@@ -40,17 +43,17 @@ changed_runs as (
     -- a full build takes every run; an incremental run those with rows fetched since the last
     select all_readings.run_id from all_readings
     {% if is_incremental() %}
-        where all_readings.fetched_at >= (select max(last_fetched_at) as watermark from {{ this }})
+        where all_readings.fetched_at >= {{ watermark_at }}
     {% endif %}
     union
     select all_failures.run_id from all_failures
     {% if is_incremental() %}
-        where all_failures.fetched_at >= (select max(last_fetched_at) as watermark from {{ this }})
+        where all_failures.fetched_at >= {{ watermark_at }}
     {% endif %}
     union
     select all_runs.run_id from all_runs
     {% if is_incremental() %}
-        where all_runs.finished_at >= (select max(last_fetched_at) as watermark from {{ this }})
+        where all_runs.finished_at >= {{ watermark_at }}
     {% endif %}
 
 ),

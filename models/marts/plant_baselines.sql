@@ -25,7 +25,7 @@ changed_summary as (
 
     select * from summary
     {% if is_incremental() %}
-        where last_fetched_at >= (select max(source_last_fetched_at) as watermark from {{ this }})
+        where last_fetched_at >= {{ lnhm.watermark('source_last_fetched_at') }}
     {% endif %}
 
 ),

@@ -144,7 +144,7 @@ changed_days as (
         left join hot_day_counts on candidate_days.day = hot_day_counts.day
         left join kept_day_counts on candidate_days.day = kept_day_counts.day
         where
-            candidate_days.fetched_at >= (select max(last_fetched_at) as watermark from {{ this }})
+            candidate_days.fetched_at >= {{ lnhm.watermark('last_fetched_at') }}
             and (
                 candidate_days.day >= (select hot_floor.first_unprunable_day from hot_floor)
                 or hot_day_counts.readings >= coalesce(kept_day_counts.readings, 0)

@@ -17,6 +17,7 @@ renamed as (
         body_excerpt,
         cast(attempts as bigint) as attempts,
         {{ lnhm.to_utc_naive('fetched_at') }} as fetched_at,
+        fetched_at as fetched_at_tz,
         run_id
     from source
 

@@ -19,6 +19,7 @@ renamed as (
         last_watered as last_watered_original,
         {{ lnhm.parse_api_timestamp('last_watered') }} as last_watered_at,
         {{ lnhm.to_utc_naive('fetched_at') }} as fetched_at,
+        fetched_at as fetched_at_tz,
 
         -- measurements
         cast(soil_moisture as double precision) as soil_moisture_pct,
