@@ -14,8 +14,10 @@ import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lnhm.transform import SCHEDULED_BUILD
 from tests.test_dbt_support import REPO, Warehouse, clean_name, parse_api_time, utc_minute
@@ -41,6 +43,17 @@ def warehouse(request, tmp_path) -> Warehouse:
     if request.param == "duckdb":
         return Warehouse.duckdb(tmp_path)
     return Warehouse.postgres(tmp_path, request.getfixturevalue("postgres_env"))
+
+
+def declared_constraints(kind: str) -> set[tuple[str, str]]:
+    """(model, column) of every mart column whose YAML declares a constraint of this type."""
+    declared = set()
+    for path in Path(REPO, "models", "marts").rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+            for column in model.get("columns", []):
+                if {"type": kind} in column.get("constraints", []):
+                    declared.add((model["name"], column["name"]))
+    return declared
 
 
 def ts(value: datetime) -> str:
@@ -342,6 +355,27 @@ def test_build_matches_independent_computations(warehouse):
     wh.dbt("build")
     same_rows(rows(wh, "select * from marts.plant_daily_summary order by plant_id, day"), before)
     assert wh.scalar("select count(*) from marts.fct_readings") == len(readings)
+
+    # the table marts' constraints (in place of not_null and unique data tests) are the
+    # database's own
+    columns = wh.query(
+        "select table_name, column_name, is_nullable from information_schema.columns "
+        "where table_schema = 'marts'"
+    )
+    not_null = declared_constraints("not_null")
+    assert len(not_null) >= 30 and not_null <= {(t, c) for t, c, _ in columns}
+    assert not_null <= {(t, c) for t, c, nullable in columns if nullable == "NO"}
+    unique = declared_constraints("unique")
+    assert len(unique) >= 10
+    assert unique <= set(
+        wh.query(
+            "select tc.table_name, kcu.column_name from information_schema.table_constraints tc "
+            "join information_schema.key_column_usage kcu on tc.constraint_name = "
+            "kcu.constraint_name and tc.table_schema = kcu.table_schema "
+            "and tc.table_name = kcu.table_name "
+            "where tc.table_schema = 'marts' and tc.constraint_type = 'UNIQUE'"
+        )
+    )
 
 
 def test_duckdb_and_postgres_give_the_same_marts(tmp_path, postgres_env):

@@ -14,6 +14,11 @@
     not (the one that ends the episode when it does not breach and comes within
     missing_after_minutes; int_incident_episodes ends an episode followed by a longer gap at its
     last breaching observation). -#}
+{#- A table, not a view: fct_incidents reads it directly and through int_incident_episodes, and
+    as a view each read evaluated every rule over the whole hot window again (seven million
+    rows through two window passes at 1,000 plants, twice in one fct_incidents build). -#}
+{{ config(materialized='table') }}
+
 with
 
 readings as (
