@@ -1,6 +1,8 @@
 {#- watermark(column, relation): the newest `column` already in `relation` (by default the
-    incremental model being built), as a timestamp literal read when the model runs; null when
-    the relation is empty, which selects nothing, as max() over no rows does. Incremental models
+    incremental model being built), as a timestamp literal read when the model runs. An empty
+    relation gives 1970-01-01, so that it takes every input row, as its first build did (a
+    null, from max() over no rows, would select nothing ever again: an incremental model
+    first built while the API was down would stay empty). Incremental models
     and the new-rows tests filter their inputs with it. A literal, not a `(select max(...))`
     subquery: DuckDB cannot push a subquery's value through a chain of views into the raw
     table's scan, so it computed the whole staged hot window (JSON parsing included) before
@@ -13,12 +15,13 @@
 {% macro watermark(column, relation=none, tz=false) -%}
     {%- set relation = relation if relation is not none else this -%}
     {%- if model.resource_type == 'unit_test' or not execute -%}
-        {%- set newest = '(select max(' ~ column ~ ') from ' ~ relation ~ ')' -%}
+        {%- set newest = 'coalesce((select max(' ~ column ~ ') from ' ~ relation ~ '), '
+            ~ "cast('1970-01-01' as timestamp))" -%}
         {{- return("(" ~ newest ~ " at time zone 'UTC')" if tz else newest) -}}
     {%- endif -%}
     {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation).columns[0].values()[0] -%}
     {%- if newest is none -%}
-        cast(null as timestamp{{ ' with time zone' if tz }})
+        cast('1970-01-01 00:00:00{{ "+00:00" if tz }}' as timestamp{{ ' with time zone' if tz }})
     {%- elif tz -%}
         cast('{{ newest.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00:00' as timestamp with time zone)
     {%- else -%}

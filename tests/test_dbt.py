@@ -580,3 +580,14 @@ def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehous
             f"where plant_id = 2 and day = date '{hour.date().isoformat()}'"
         )
         assert daily_n == len(in_day)
+
+    # the spike verdicts, judged again only around new readings (the late one included), are
+    # those of judging every reading at once
+    spikes = (
+        "select reading_id, neighbours, agreeing_neighbours, is_temperature_spike "
+        "from intermediate.int_temperature_spikes order by reading_id"
+    )
+    incremental = rows(wh, spikes)
+    assert any(r[0] == late_id and r[1] > 0 for r in incremental)
+    wh.dbt("run", "--select", "int_temperature_spikes", "--full-refresh")
+    same_rows(rows(wh, spikes), incremental)

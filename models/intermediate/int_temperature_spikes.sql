@@ -12,10 +12,21 @@
     following minutes arrive. Neighbours are found through buckets of the window's width (a
     reading's own and the two beside it), an equality join both DuckDB and PostgreSQL hash,
     instead of a range join over all of a plant's readings. -#}
-{#- A table, not a view: plant_baselines, plant_daily_summary, the incident breaches and this
-    model's own tests all read it, and as a view each of them computed every neighbourhood of
-    the hot window again (at 1,000 plants its three tests alone took 20 s of a 46 s build). -#}
-{{ config(materialized='table') }}
+{#- Incremental: a run judges again only the readings within the window of a reading fetched
+    since the last run (their neighbourhood is the only one a new reading enters), against all
+    their neighbours, and replaces them by reading_id; the others keep their verdict. Every
+    reader (plant_baselines, plant_daily_summary, the incident breaches, this model's tests)
+    reads the table; as a view each of them judged every reading of the hot window again (at
+    1,000 plants its three tests alone took 20 s of a 46 s build). A reading the archive pruned
+    keeps its verdict here (its neighbours were all seen) until every hot reading is newer;
+    the readers join from fct_readings, so such rows are never read. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='reading_id',
+        post_hook=["delete from {{ this }} where recorded_at < (select min(recorded_at) from {{ ref('fct_readings') }})"],
+    )
+}}
 {%- set window_s = var('temperature_spike_window_minutes') * 60 %}
 
 with
@@ -26,6 +37,7 @@ readings as (
         reading_id,
         plant_id,
         recorded_at,
+        fetched_at,
         temperature_c,
         {{ lnhm.epoch_seconds('recorded_at') }} as recorded_s,
         cast(floor({{ lnhm.epoch_seconds('recorded_at') }} / {{ window_s }}) as bigint) as bucket
@@ -44,15 +56,40 @@ shifts as (
 
 ),
 
+judged as (
+
+    {% if is_incremental() %}
+        -- the readings within the window of one fetched since the last run (itself included)
+        select distinct readings.*
+        from readings
+        inner join (
+            select
+                changed.plant_id,
+                changed.recorded_s,
+                changed.bucket + shifts.shift as probed_bucket
+            from readings as changed
+            cross join shifts
+            where changed.fetched_at >= {{ lnhm.watermark('fetched_at') }}
+        ) as changed_probes
+            on
+                readings.plant_id = changed_probes.plant_id
+                and readings.bucket = changed_probes.probed_bucket
+                and abs(readings.recorded_s - changed_probes.recorded_s) <= {{ window_s }}
+    {% else %}
+        select * from readings
+    {% endif %}
+
+),
+
 probes as (
 
     select
-        readings.reading_id,
-        readings.plant_id,
-        readings.recorded_s,
-        readings.temperature_c,
-        readings.bucket + shifts.shift as probed_bucket
-    from readings
+        judged.reading_id,
+        judged.plant_id,
+        judged.recorded_s,
+        judged.temperature_c,
+        judged.bucket + shifts.shift as probed_bucket
+    from judged
     cross join shifts
 
 ),
@@ -84,10 +121,11 @@ neighbourhoods as (
 final as (
 
     select
-        readings.reading_id,
-        readings.plant_id,
-        readings.recorded_at,
-        readings.temperature_c,
+        judged.reading_id,
+        judged.plant_id,
+        judged.recorded_at,
+        judged.fetched_at,
+        judged.temperature_c,
         coalesce(neighbourhoods.neighbours, 0) as neighbours,
         coalesce(neighbourhoods.agreeing_neighbours, 0) as agreeing_neighbours,
         coalesce(
@@ -95,8 +133,8 @@ final as (
             and 2 * neighbourhoods.agreeing_neighbours < neighbourhoods.neighbours,
             false
         ) as is_temperature_spike
-    from readings
-    left join neighbourhoods on readings.reading_id = neighbourhoods.reading_id
+    from judged
+    left join neighbourhoods on judged.reading_id = neighbourhoods.reading_id
 
 )
 
