@@ -13,7 +13,7 @@ new_readings as (
 
     select * from {{ ref('int_readings_flagged') }}
     {% if is_incremental() %}
-        where fetched_at >= {{ lnhm.watermark('last_fetched_at') }}
+        where fetched_at_tz >= {{ lnhm.watermark('last_fetched_at', tz=true) }}
     {% endif %}
 
 ),
