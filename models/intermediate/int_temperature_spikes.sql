@@ -56,21 +56,28 @@ shifts as (
 
 ),
 
+{% if is_incremental() %}
+    changed_probes as (
+
+        -- the buckets around each reading fetched since the last run
+        select
+            changed.plant_id,
+            changed.recorded_s,
+            changed.bucket + shifts.shift as probed_bucket
+        from readings as changed
+        cross join shifts
+        where changed.fetched_at >= {{ lnhm.watermark('fetched_at') }}
+
+    ),
+{% endif %}
+
 judged as (
 
     {% if is_incremental() %}
         -- the readings within the window of one fetched since the last run (itself included)
         select distinct readings.*
         from readings
-        inner join (
-            select
-                changed.plant_id,
-                changed.recorded_s,
-                changed.bucket + shifts.shift as probed_bucket
-            from readings as changed
-            cross join shifts
-            where changed.fetched_at >= {{ lnhm.watermark('fetched_at') }}
-        ) as changed_probes
+        inner join changed_probes
             on
                 readings.plant_id = changed_probes.plant_id
                 and readings.bucket = changed_probes.probed_bucket

@@ -218,7 +218,7 @@ breaching as (
         series.*,
         case
             when previous_observed_at is null then 1
-            when previous_is_breach is distinct from true then 1
+            when not coalesce(previous_is_breach, false) then 1
             when {{ lnhm.minutes_between('previous_observed_at', 'observed_at') }}
                 > {{ var('missing_after_minutes') }} then 1
             else 0
