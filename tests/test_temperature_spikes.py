@@ -207,9 +207,13 @@ def test_the_real_capture_spikes_match_an_independent_reading_of_the_rule(tmp_pa
     con.execute("create schema marts")
     con.execute(
         "create table marts.fct_readings (reading_id varchar, plant_id bigint,"
-        " recorded_at timestamp, temperature_c double, temperature_counts_in_statistics boolean)"
+        " recorded_at timestamp, temperature_c double, temperature_counts_in_statistics boolean,"
+        " fetched_at timestamp)"
     )
-    con.executemany("insert into marts.fct_readings values (?, ?, ?, ?, true)", rows)
+    # fetched_at: the spike model's watermark; a first build reads every row whatever it is
+    con.executemany(
+        "insert into marts.fct_readings values (?, ?, ?, ?, true, ?)", [(*r, r[2]) for r in rows]
+    )
     con.close()
     wh.dbt("run", "--select", "int_temperature_spikes")
     flagged = {
