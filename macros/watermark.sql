@@ -20,11 +20,10 @@
         {{- return("(" ~ newest ~ " at time zone 'UTC')" if tz else newest) -}}
     {%- endif -%}
     {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation).columns[0].values()[0] -%}
-    {%- if newest is none -%}
-        cast('1970-01-01 00:00:00{{ "+00:00" if tz }}' as timestamp{{ ' with time zone' if tz }})
-    {%- elif tz -%}
-        cast('{{ newest.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00:00' as timestamp with time zone)
+    {%- set newest = newest.strftime('%Y-%m-%d %H:%M:%S.%f') if newest is not none else '1970-01-01 00:00:00' -%}
+    {%- if tz -%}
+        cast('{{ newest }}+00:00' as timestamp with time zone)
     {%- else -%}
-        cast('{{ newest.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+        cast('{{ newest }}' as timestamp)
     {%- endif -%}
 {%- endmacro %}
