@@ -41,14 +41,30 @@ clock as (
 
 ),
 
-ranked_breaches as (
+breach_rows as (
 
+    -- each breaching observation with its episode's figures: one window pass, no self-join
+    -- (PostgreSQL estimated a rank filter at a few rows and joined the episodes pairwise)
     select
-        breaches.*,
-        row_number() over (
+        plant_id,
+        kind,
+        episode_started_at,
+        observed_at,
+        next_observed_at,
+        is_at_hot_start,
+        count(*) over (partition by plant_id, kind, episode_started_at) as readings,
+        -- the worst observation: farthest from its threshold, the earliest of equals
+        first_value(observed_value) over (
             partition by plant_id, kind, episode_started_at
             order by abs(observed_value - threshold) desc, observed_at asc
-        ) as severity_rank,
+        ) as worst_value,
+        first_value(threshold) over (
+            partition by plant_id, kind, episode_started_at
+            order by abs(observed_value - threshold) desc, observed_at asc
+        ) as worst_threshold,
+        max(case when is_at_hot_start then 1 else 0 end) over (
+            partition by plant_id, kind, episode_started_at
+        ) = 1 as is_episode_at_hot_start,
         row_number() over (
             partition by plant_id, kind, episode_started_at order by observed_at desc
         ) as recency_rank
@@ -56,64 +72,46 @@ ranked_breaches as (
 
 ),
 
-breach_episodes as (
+last_breaches as (
 
-    select
-        plant_id,
-        kind,
-        episode_started_at as started_at,
-        max(observed_at) as last_seen_at,
-        cast(count(*) as bigint) as readings,
-        max(case when is_at_hot_start then 1 else 0 end) = 1 as is_at_hot_start
-    from breaches
-    group by plant_id, kind, episode_started_at
+    -- one row per episode: its last breaching observation
+    select * from breach_rows
+    where recency_rank = 1
 
 ),
 
 reading_episodes as (
 
     select
-        breach_episodes.plant_id,
-        breach_episodes.kind,
-        breach_episodes.started_at,
+        last_breaches.plant_id,
+        last_breaches.kind,
+        last_breaches.episode_started_at as started_at,
         -- a gap of more than missing_after_minutes after the last breach (to the next
         -- observation, or to now while it lasts) ends the episode at that breach: the data
         -- stopped, we did not see it end, and the no_reading incident covers the gap
         case
             when {{ lnhm.minutes_between(
-                'last_row.observed_at',
-                'coalesce(last_row.next_observed_at, clock.as_of_at)') }}
+                'last_breaches.observed_at',
+                'coalesce(last_breaches.next_observed_at, clock.as_of_at)') }}
                 > {{ var('missing_after_minutes') }}
-                then last_row.observed_at
-            else last_row.next_observed_at
+                then last_breaches.observed_at
+            else last_breaches.next_observed_at
         end as ended_at,
-        breach_episodes.last_seen_at,
+        last_breaches.observed_at as last_seen_at,
         case
-            when breach_episodes.kind = 'sensor_faults'
-                then cast(breach_episodes.readings as double precision)
-            else worst_row.observed_value
+            when last_breaches.kind = 'sensor_faults'
+                then cast(last_breaches.readings as double precision)
+            else last_breaches.worst_value
         end as worst_value,
-        worst_row.threshold,
-        breach_episodes.readings,
+        last_breaches.worst_threshold as threshold,
+        cast(last_breaches.readings as bigint) as readings,
         case
-            when breach_episodes.kind = 'sensor_faults'
+            when last_breaches.kind = 'sensor_faults'
                 then {{ var('sensor_fault_min_consecutive') }}
             else {{ var('anomaly_min_consecutive_readings') }}
         end as min_readings,
-        breach_episodes.is_at_hot_start
-    from breach_episodes
-    inner join ranked_breaches as worst_row
-        on
-            breach_episodes.plant_id = worst_row.plant_id
-            and breach_episodes.kind = worst_row.kind
-            and breach_episodes.started_at = worst_row.episode_started_at
-            and worst_row.severity_rank = 1
-    inner join ranked_breaches as last_row
-        on
-            breach_episodes.plant_id = last_row.plant_id
-            and breach_episodes.kind = last_row.kind
-            and breach_episodes.started_at = last_row.episode_started_at
-            and last_row.recency_rank = 1
+        last_breaches.is_episode_at_hot_start as is_at_hot_start
+    from last_breaches
     cross join clock
 
 ),
