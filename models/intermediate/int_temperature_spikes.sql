@@ -19,12 +19,17 @@
     reads the table; as a view each of them judged every reading of the hot window again (at
     1,000 plants its three tests alone took 20 s of a 46 s build). A reading the archive pruned
     keeps its verdict here (its neighbours were all seen) until every hot reading is newer;
-    the readers join from fct_readings, so such rows are never read. -#}
+    the readers join from fct_readings, so such rows are never read. It reads the readings
+    from two windows before the oldest one fetched since the last run on (the most a verdict
+    can look back: macros/spike_oldest_read.sql). -#}
 {{
     config(
         materialized='incremental',
         unique_key='reading_id',
-        post_hook=["delete from {{ this }} where recorded_at < (select min(recorded_at) from {{ ref('fct_readings') }})"],
+        post_hook=[
+            "delete from {{ this }} where recorded_at < (select min(recorded_at) from {{ ref('fct_readings') }})",
+            "{{ lnhm.postgres_index(this, ['reading_id']) }}",
+        ],
     )
 }}
 {%- set window_s = var('temperature_spike_window_minutes') * 60 %}
@@ -42,7 +47,9 @@ readings as (
         {{ lnhm.epoch_seconds('recorded_at') }} as recorded_s,
         cast(floor({{ lnhm.epoch_seconds('recorded_at') }} / {{ window_s }}) as bigint) as bucket
     from {{ ref('fct_readings') }}
-    where temperature_counts_in_statistics
+    where
+        temperature_counts_in_statistics
+        and recorded_at >= {{ lnhm.spike_oldest_read(window_s) }}
 
 ),
 

@@ -7,7 +7,12 @@
     config(
         materialized='incremental',
         unique_key='reading_id',
-        post_hook=["{{ lnhm.backfill_statistics_flags(this) }}"],
+        post_hook=[
+            "{{ lnhm.backfill_statistics_flags(this) }}",
+            "{{ lnhm.postgres_index(this, ['reading_id']) }}",
+            "{{ lnhm.postgres_index(this, ['plant_id', 'recorded_at']) }}",
+            "{{ lnhm.postgres_index(this, ['fetched_at']) }}",
+        ],
     )
 }}
 
