@@ -317,6 +317,30 @@ def _load_leftovers(settings, root: Path, own: Path, counts: dict) -> None:
         counts["packages_quarantined"] = quarantined
 
 
+# The raw tables' fetch-time indexes (PostgreSQL). Every scheduled dbt build reads the rows
+# fetched since its last run, and so do its new-rows tests; without an index PostgreSQL scans
+# the whole hot window for them (fct_readings' new rows at 1,000 plants x 48 h: 9.4 s, 1.6 s
+# with it). dlt declares no such index, and only the tables' owner may create one: this job's
+# role (deploy/postgres/roles.sql). The catalog is read first, so that nothing is locked once
+# they exist. DuckDB needs none (its scans skip row groups by their min/max).
+FETCH_TIME_INDEXED = ("plant_readings", "plant_fetch_failures")
+
+
+def index_fetch_times(pipeline: dlt.Pipeline) -> None:
+    with pipeline.sql_client() as client:
+        found = client.execute_sql(
+            "select indexname from pg_indexes where schemaname = %s", client.dataset_name
+        )
+        existing = {row[0] for row in found or ()}
+        for table in FETCH_TIME_INDEXED:
+            name = f"{table}__fetched_at"
+            if name not in existing:
+                client.execute_sql(
+                    f"create index if not exists {name} "
+                    f"on {client.make_qualified_table_name(table)} (fetched_at)"
+                )
+
+
 def load(
     settings, batches: Iterable[Batch], job: str = "ingest", timings: dict | None = None
 ) -> LoadInfo:
@@ -359,6 +383,8 @@ def load(
                         f"{dlt_failure(exc)}; this run's rows wait in {folder} for the next run"
                     ) from None
                 shutil.rmtree(folder)  # still under the lock: a folder is loaded or waiting
+                if settings.warehouse == "postgres":
+                    index_fetch_times(pipeline)
                 lap("load_s")
         except LockTimeout as exc:
             raise LockTimeout(

@@ -1,13 +1,13 @@
 {#- postgres_index(relation, columns): on PostgreSQL, the statement that creates a b-tree index
     on `columns` of `relation` when it has none of that name yet; nothing on DuckDB (its scans
     skip row groups by their min/max, and an index would only slow the inserts). For the
-    incremental tables and the raw tables the scheduled build reads by fetch time or replaces
-    by key: without these PostgreSQL scans the whole hot window to find one minute of rows
-    (fct_readings' new rows, its delete by reading_id, the new-rows tests on staging). dbt's own
-    `indexes` config only acts when a table is created, and a long-lived incremental table
-    never is again, so this runs as a hook. The catalog is read first, so that a run whose
-    indexes exist takes no lock on the table (CREATE INDEX IF NOT EXISTS locks it before it
-    finds the index). -#}
+    incremental tables the scheduled build reads by fetch time or replaces by key: without them
+    PostgreSQL scans the whole hot window to find one minute of rows (fct_readings' new rows and
+    its delete by reading_id). The raw tables' fetch-time indexes are the ingest job's, whose
+    role owns them (ingest/pipeline.py). dbt's own `indexes` config only acts when a table is
+    created, and a long-lived incremental table never is again, so this runs as a post-hook.
+    The catalog is read first, so that a run whose indexes exist takes no lock on the table
+    (CREATE INDEX IF NOT EXISTS locks it before it finds the index). -#}
 {% macro postgres_index(relation, columns) -%}
     {%- if target.type != 'postgres' or not execute or relation is none -%}
         {{- return('') -}}
@@ -19,23 +19,4 @@
     {%- if found.rows | length == 0 -%}
         create index if not exists {{ adapter.quote(name) }} on {{ relation }} ({{ columns | join(', ') }})
     {%- endif -%}
-{%- endmacro %}
-
-{#- The raw tables' fetch-time indexes, from on-run-start: the source tables exist once the
-    ingest job has loaded into them (before that the build has nothing to read). -#}
-{% macro postgres_raw_indexes() -%}
-    {%- if target.type != 'postgres' or not execute -%}
-        {{- return('') -}}
-    {%- endif -%}
-    {%- set statements = [] -%}
-    {%- for table in ['plant_readings', 'plant_fetch_failures'] -%}
-        {#- the plants_api source's schema (models/staging/plants_api/_plants_api__sources.yml) -#}
-        {%- set relation = adapter.get_relation(
-            database=target.database, schema='raw', identifier=table) -%}
-        {%- set statement = lnhm.postgres_index(relation, ['fetched_at']) -%}
-        {%- if statement | trim -%}
-            {%- do statements.append(statement) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{- statements | join(';\n') -}}
 {%- endmacro %}

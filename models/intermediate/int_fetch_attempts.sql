@@ -18,7 +18,6 @@ unioned as (
     select
         plant_id,
         fetched_at,
-        fetched_at_tz,
         run_id,
         'reading' as outcome
     from readings
@@ -26,7 +25,6 @@ unioned as (
     select
         plant_id,
         fetched_at,
-        fetched_at_tz,
         run_id,
         error_kind as outcome
     from failures
