@@ -33,6 +33,8 @@
     )
 }}
 {%- set window_s = var('temperature_spike_window_minutes') * 60 %}
+{#- read once: the readings bound and the changed probes both start from it -#}
+{%- set fetched_since = lnhm.watermark('fetched_at') if is_incremental() else none %}
 
 with
 
@@ -49,7 +51,7 @@ readings as (
     from {{ ref('fct_readings') }}
     where
         temperature_counts_in_statistics
-        and recorded_at >= {{ lnhm.spike_oldest_read(window_s) }}
+        and recorded_at >= {{ lnhm.spike_oldest_read(window_s, fetched_since) }}
 
 ),
 
@@ -73,7 +75,7 @@ shifts as (
             changed.bucket + shifts.shift as probed_bucket
         from readings as changed
         cross join shifts
-        where changed.fetched_at >= {{ lnhm.watermark('fetched_at') }}
+        where changed.fetched_at >= {{ fetched_since }}
 
     ),
 {% endif %}
