@@ -57,7 +57,17 @@
 
 {#- to_utc_naive(expr): a timestamptz as a naive UTC timestamp. -#}
 {% macro to_utc_naive(expr) -%}
+    {{ return(adapter.dispatch('to_utc_naive', 'lnhm')(expr)) }}
+{%- endmacro %}
+
+{% macro default__to_utc_naive(expr) -%}
     cast(({{ expr }} at time zone 'UTC') as timestamp)
+{%- endmacro %}
+
+{#- The same instant from its microseconds since 1970: integer arithmetic, where a time zone
+    conversion goes through ICU row by row (15x slower; 0.4 s a scan of 2.8 M raw readings). -#}
+{% macro duckdb__to_utc_naive(expr) -%}
+    make_timestamp(epoch_us({{ expr }}))
 {%- endmacro %}
 
 {#- epoch_seconds(expr): seconds since 1970 of a naive UTC timestamp, as double precision. -#}

@@ -36,13 +36,20 @@ clock as (
 
 ranked_readings as (
 
+    -- only the fit window's readings: a plant with none there has no fit, and one with some
+    -- has its latest reading there too (ranking every hot reading cost 1 s at 1,000 plants)
     select
-        plant_id,
-        last_watered_at,
+        readings.plant_id,
+        readings.last_watered_at,
         row_number() over (
-            partition by plant_id order by recorded_at desc, fetched_at desc
+            partition by readings.plant_id
+            order by readings.recorded_at desc, readings.fetched_at desc
         ) as recency_rank
     from readings
+    cross join clock
+    where
+        readings.recorded_at
+        >= {{ lnhm.subtract_minutes('clock.as_of_at', var('drying_fit_window_minutes')) }}
 
 ),
 

@@ -97,6 +97,7 @@ candidate_matches as (
         episodes.kind,
         episodes.started_at as episode_started_at,
         recorded.incident_id,
+        recorded.last_seen_at as recorded_last_seen_at,
         row_number() over (
             partition by episodes.plant_id, episodes.kind, episodes.started_at
             order by recorded.started_at desc
@@ -144,7 +145,8 @@ matched as (
 
     select
         episodes.*,
-        first_matches.incident_id as recorded_incident_id
+        first_matches.incident_id as recorded_incident_id,
+        first_matches.recorded_last_seen_at
     from episodes
     left join first_matches
         on
@@ -157,7 +159,9 @@ matched as (
 
 new_ranked as (
 
-    -- breaching observations of a continued incident made after its last_seen_at
+    -- breaching observations of a continued incident made after its last_seen_at. Its
+    -- last_seen_at comes with the match: joined to the recorded incidents here, DuckDB paired
+    -- every recorded incident with every later breach first (14 M rows at 1,000 plants, 2 s)
     select
         matched.recorded_incident_id,
         breaches.observed_value,
@@ -169,13 +173,12 @@ new_ranked as (
             order by abs(breaches.observed_value - breaches.threshold) desc, breaches.observed_at
         ) as severity_rank
     from matched
-    inner join recorded on matched.recorded_incident_id = recorded.incident_id
     inner join breaches
         on
             matched.plant_id = breaches.plant_id
             and matched.kind = breaches.kind
             and matched.started_at = breaches.episode_started_at
-            and recorded.last_seen_at < breaches.observed_at
+            and matched.recorded_last_seen_at < breaches.observed_at
 
 ),
 
