@@ -606,3 +606,73 @@ def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehous
     assert any(r[0] == late_id and r[1] > 0 for r in incremental)
     wh.dbt("run", "--select", "int_temperature_spikes", "--full-refresh")
     same_rows(rows(wh, spikes), incremental)
+
+
+def insert_readings(
+    wh: Warehouse, plant_id: int, rows: list[tuple[datetime, float, datetime]], watered: datetime
+):
+    """Raw readings of one plant, (recorded_at, soil moisture, fetched_at) each, as the API
+    sends them (temperature 21 C, a steady value: no spike, no temperature incident)."""
+    values = ", ".join(
+        f"({plant_id}, '{recorded:%Y-%m-%dT%H:%M:%S}.000Z', "
+        f"'{watered:%a, %d %b %Y %H:%M:%S} GMT', "
+        f"'Test fern', {moisture}, 21.0, 'Ms. Test Botanist', 'ms.test@lnhm.co.uk', "
+        "'(146)994-1635x35992', "
+        '\'["53.4", "-2.98", "Liverpool", "GB", "Europe/London"]\', \'{}\', '
+        f"{ts(fetched)}, 'test-{plant_id}-{fetched:%H%M%S}', '0')"
+        for recorded, moisture, fetched in rows
+    )
+    wh.execute(
+        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
+        "soil_moisture, temperature, botanist__name, botanist__email, botanist__phone, "
+        f"origin_location, payload, fetched_at, run_id, _dlt_load_id) values {values}"
+    )
+
+
+def test_a_late_breach_makes_an_incident_of_the_breaches_around_it(warehouse):
+    """Plant 901 reads 50 % every minute but 5 % (below the default 15 %) at t and t + 2
+    minutes, three hours before the newest reading: two breaches, one short of an incident.
+    The reading of t + 1 minute, 5 % too, arrives late, after that build: the run of three is a
+    moisture_low incident from t to t + 3 minutes (the next reading, 50 %), although the build
+    reads only around what was fetched since the incidents were last recorded; another build
+    changes nothing."""
+    wh = warehouse
+    end = utc_minute() - timedelta(minutes=10)
+    wh.backfill(4, end, plants=4)
+    t = end - timedelta(hours=3)
+    minutes = [end - timedelta(minutes=m) for m in range(240, -1, -1)]
+    on_time = [m for m in minutes if m != t + timedelta(minutes=1)]
+    low = {t, t + timedelta(minutes=1), t + timedelta(minutes=2)}
+    watered = end - timedelta(hours=5)
+    insert_readings(wh, 901, [(m, 5.0 if m in low else 50.0, m) for m in on_time], watered)
+    wh.dbt(*SCHEDULED_BUILD)
+    incidents = "select * from marts.fct_incidents where plant_id = 901"
+    assert wh.query(incidents) == []
+
+    wh.backfill(2 / 60, end + timedelta(minutes=2), plants=4)
+    later = [end + timedelta(minutes=1), end + timedelta(minutes=2)]
+    insert_readings(
+        wh,
+        901,
+        [(t + timedelta(minutes=1), 5.0, later[0] + timedelta(seconds=20))]
+        + [(m, 50.0, m) for m in later],
+        watered,
+    )
+    for _ in range(2):
+        wh.dbt(*SCHEDULED_BUILD)
+        got = wh.query(
+            "select kind, started_at, ended_at, is_open, worst_value, threshold, readings, "
+            "last_seen_at from marts.fct_incidents where plant_id = 901"
+        )
+        assert [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in got] == [
+            (
+                "moisture_low",
+                t,
+                t + timedelta(minutes=3),
+                False,
+                5.0,
+                15.0,
+                3,
+                t + timedelta(minutes=2),
+            )
+        ]

@@ -18,6 +18,7 @@ unioned as (
     select
         plant_id,
         fetched_at,
+        fetched_at_tz,
         run_id,
         'reading' as outcome
     from readings
@@ -25,6 +26,7 @@ unioned as (
     select
         plant_id,
         fetched_at,
+        fetched_at_tz,
         run_id,
         error_kind as outcome
     from failures

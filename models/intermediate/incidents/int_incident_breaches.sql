@@ -14,17 +14,25 @@
     not (the one that ends the episode when it does not breach and comes within
     missing_after_minutes; int_incident_episodes ends an episode followed by a longer gap at its
     last breaching observation). -#}
-{#- A table, not a view: fct_incidents reads it directly and through int_incident_episodes, and
-    as a view each read evaluated every rule over the whole hot window again (seven million
-    rows through two window passes at 1,000 plants, twice in one fct_incidents build). -#}
+{#- A run reads only the observations near what was fetched since the incidents were last
+    recorded (macros/incident_breaches_since.sql: from about 70 minutes before the oldest new
+    recording, and 40 before that run's clock for the fetch attempts), not the whole hot
+    window: older observations judge the same as they did then, and fct_incidents already holds
+    what they showed. An episode whose start lies before what was read starts at the oldest
+    observation read (is_at_hot_start), as one whose start the archive pruned does, and
+    fct_incidents continues the incident it belongs to. A first build reads everything.
+    A table, not a view: fct_incidents reads it directly and through int_incident_episodes. -#}
 {{ config(materialized='table') }}
+{%- set since = lnhm.incident_breaches_since() %}
 
 with
 
 readings as (
 
     select * from {{ ref('fct_readings') }}
-    where counts_in_statistics
+    where
+        counts_in_statistics
+        and {{ lnhm.incident_breaches_filter(since, 'readings') }}
 
 ),
 
@@ -50,6 +58,7 @@ spikes as (
 attempts as (
 
     select * from {{ ref('int_fetch_attempts') }}
+    where {{ lnhm.incident_breaches_filter(since, 'attempts') }}
 
 ),
 
