@@ -36,31 +36,25 @@
     {%- if as_of is none -%}
         {{- return(everything) -}}
     {%- endif -%}
-    {%- set as_of_literal = "cast('" ~ as_of.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)" -%}
     {%- set oldest = run_query(
         'select min(recorded_at) from ' ~ ref('fct_readings')
-        ~ ' where counts_in_statistics and fetched_at >= ' ~ as_of_literal).columns[0].values()[0] -%}
+        ~ ' where counts_in_statistics and fetched_at >= '
+        ~ lnhm.timestamp_literal(as_of)).columns[0].values()[0] -%}
     {%- if oldest is none -%}
         {%- set oldest = run_query(
             'select max(recorded_at) from ' ~ ref('fct_readings')
             ~ ' where counts_in_statistics').columns[0].values()[0] -%}
     {%- endif -%}
+    {%- set minutes = modules.datetime.timedelta(minutes=1) -%}
     {%- set missing = var('missing_after_minutes') -%}
     {%- set readings_context = 2 * var('temperature_spike_window_minutes')
         + (var('anomaly_min_consecutive_readings') + 1) * missing -%}
     {%- set attempts_context = (var('sensor_fault_min_consecutive') + 1) * missing -%}
-    {%- set attempts_since = as_of - modules.datetime.timedelta(minutes=attempts_context) -%}
-    {%- set since = {
-        'recorded_at': none,
-        'fetched_at_tz': "cast('" ~ attempts_since.strftime('%Y-%m-%d %H:%M:%S.%f')
-            ~ "+00:00' as timestamp with time zone)",
-    } -%}
-    {%- if oldest is not none -%}
-        {%- set readings_since = oldest - modules.datetime.timedelta(minutes=readings_context) -%}
-        {%- do since.update({'recorded_at': "cast('"
-            ~ readings_since.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)"}) -%}
-    {%- endif -%}
-    {{- return(since) -}}
+    {{- return({
+        'recorded_at': lnhm.timestamp_literal(oldest - readings_context * minutes)
+            if oldest is not none else none,
+        'fetched_at_tz': lnhm.timestamp_literal(as_of - attempts_context * minutes, tz=true),
+    }) -}}
 {%- endmacro %}
 
 {% macro incident_breaches_filter(since, series) -%}

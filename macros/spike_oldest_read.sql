@@ -23,5 +23,5 @@
         {{- return(every_reading) -}}
     {%- endif -%}
     {%- set since = oldest - modules.datetime.timedelta(seconds=2 * window_s) -%}
-    cast('{{ since.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as timestamp)
+    {{- lnhm.timestamp_literal(since) -}}
 {%- endmacro %}

@@ -20,10 +20,16 @@
         {{- return("(" ~ newest ~ " at time zone 'UTC')" if tz else newest) -}}
     {%- endif -%}
     {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation).columns[0].values()[0] -%}
-    {%- set newest = newest.strftime('%Y-%m-%d %H:%M:%S.%f') if newest is not none else '1970-01-01 00:00:00' -%}
+    {{- lnhm.timestamp_literal(newest if newest is not none else modules.datetime.datetime(1970, 1, 1), tz) -}}
+{%- endmacro %}
+
+{#- timestamp_literal(value, tz): a (naive UTC) datetime read from the warehouse as a SQL
+    literal: a timestamp, or with `tz=true` a timestamp with time zone. -#}
+{% macro timestamp_literal(value, tz=false) -%}
+    {%- set text = value.strftime('%Y-%m-%d %H:%M:%S.%f') -%}
     {%- if tz -%}
-        cast('{{ newest }}+00:00' as timestamp with time zone)
+        cast('{{ text }}+00:00' as timestamp with time zone)
     {%- else -%}
-        cast('{{ newest }}' as timestamp)
+        cast('{{ text }}' as timestamp)
     {%- endif -%}
 {%- endmacro %}

@@ -549,13 +549,16 @@ def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehous
     late_id = f"2|{late_taken}"
     assert wh.scalar(f"select count(*) from marts.fct_readings where reading_id = '{late_id}'") == 0
     wh.execute(
-        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
-        "soil_moisture, temperature, botanist__name, botanist__email, botanist__phone, "
-        "origin_location, payload, fetched_at, run_id, _dlt_load_id) values "
-        f"(2, '{late_taken}', {text(last_watered)}, {text(name)}, 99.5, 21.0, "
-        "'Ms. Test Botanist', 'ms.test@lnhm.co.uk', '(146)994-1635x35992', "
-        '\'["53.4", "-2.98", "Liverpool", "GB", "Europe/London"]\', \'{}\', '
-        f"{ts(newest_fetched + timedelta(minutes=1))}, 'late-run', '0')"
+        RAW_READING_INSERT
+        + raw_reading(
+            2,
+            late_taken,
+            last_watered,
+            name,
+            99.5,
+            newest_fetched + timedelta(minutes=1),
+            "late-run",
+        )
     )
     wh.backfill(2 / 60, end + timedelta(minutes=2), plants=4)  # and the next polls go on
     for _ in range(2):  # the second build must change nothing
@@ -608,24 +611,50 @@ def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehous
     same_rows(rows(wh, spikes), incremental)
 
 
+RAW_READING_INSERT = (
+    "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
+    "soil_moisture, temperature, botanist__name, botanist__email, botanist__phone, "
+    "origin_location, payload, fetched_at, run_id, _dlt_load_id) values "
+)
+
+
+def raw_reading(
+    plant_id: int,
+    taken: str,
+    last_watered: str | None,
+    name: str | None,
+    moisture: float,
+    fetched: datetime,
+    run_id: str,
+) -> str:
+    """One row of RAW_READING_INSERT as the API sends it (21 C, one test botanist, Liverpool)."""
+    return (
+        f"({plant_id}, {text(taken)}, {text(last_watered)}, {text(name)}, {moisture}, 21.0, "
+        "'Ms. Test Botanist', 'ms.test@lnhm.co.uk', '(146)994-1635x35992', "
+        '\'["53.4", "-2.98", "Liverpool", "GB", "Europe/London"]\', \'{}\', '
+        f"{ts(fetched)}, {text(run_id)}, '0')"
+    )
+
+
 def insert_readings(
     wh: Warehouse, plant_id: int, rows: list[tuple[datetime, float, datetime]], watered: datetime
 ):
-    """Raw readings of one plant, (recorded_at, soil moisture, fetched_at) each, as the API
-    sends them (temperature 21 C, a steady value: no spike, no temperature incident)."""
-    values = ", ".join(
-        f"({plant_id}, '{recorded:%Y-%m-%dT%H:%M:%S}.000Z', "
-        f"'{watered:%a, %d %b %Y %H:%M:%S} GMT', "
-        f"'Test fern', {moisture}, 21.0, 'Ms. Test Botanist', 'ms.test@lnhm.co.uk', "
-        "'(146)994-1635x35992', "
-        '\'["53.4", "-2.98", "Liverpool", "GB", "Europe/London"]\', \'{}\', '
-        f"{ts(fetched)}, 'test-{plant_id}-{fetched:%H%M%S}', '0')"
-        for recorded, moisture, fetched in rows
-    )
+    """Raw readings of one plant, (recorded_at, soil moisture, fetched_at) each (temperature
+    21 C, a steady value: no spike, no temperature incident)."""
     wh.execute(
-        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
-        "soil_moisture, temperature, botanist__name, botanist__email, botanist__phone, "
-        f"origin_location, payload, fetched_at, run_id, _dlt_load_id) values {values}"
+        RAW_READING_INSERT
+        + ", ".join(
+            raw_reading(
+                plant_id,
+                f"{recorded:%Y-%m-%dT%H:%M:%S}.000Z",
+                f"{watered:%a, %d %b %Y %H:%M:%S} GMT",
+                "Test fern",
+                moisture,
+                fetched,
+                f"test-{plant_id}-{fetched:%H%M%S}",
+            )
+            for recorded, moisture, fetched in rows
+        )
     )
 
 
