@@ -56,6 +56,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from ingest.rows import Batch  # noqa: E402
 from ingest.source import plants_api  # noqa: E402
+from lnhm.hotstore import create_duckdb_file  # noqa: E402
 from lnhm.joblog import JobFailed  # noqa: E402
 from lnhm.locking import LockTimeout, writer_lock  # noqa: E402
 
@@ -374,6 +375,8 @@ def load(
         try:
             with writer_lock(settings, job=job):
                 lap("lock_wait_s")
+                if settings.warehouse == "duckdb":
+                    create_duckdb_file(Path(settings.duckdb_path))  # before dlt makes it
                 _load_leftovers(settings, root, folder, timings)
                 pipeline.activate()  # the leftovers' pipelines were made active in turn
                 try:
