@@ -93,3 +93,29 @@ def test_scheduled_build_still_tests_each_new_raw_row(tmp_path):
     assert result.returncode != 0
     failed = {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
     assert any("accepted_range_stg_plants_api__readings_origin_latitude" in f for f in failed)
+
+
+def test_a_second_answer_to_one_request_fails_the_scheduled_build(tmp_path):
+    """The uniqueness of (plant, run, outcome) is tested on the new rows only (where: new_rows):
+    a new reading in the run of an earlier one of its plant is still found."""
+    wh = Warehouse.duckdb(tmp_path)
+    wh.backfill(0.25, utc_minute(), plants=3)
+    wh.dbt(*SCHEDULED_BUILD)
+    ((fetched,),) = wh.query("select max(fetched_at) from marts.fct_readings")
+    # the same plant and run as the newest reading, recorded a second later (valid otherwise)
+    wh.execute(
+        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
+        "soil_moisture, temperature, origin_location, payload, fetched_at, run_id, _dlt_load_id) "
+        "select plant_id, strftime(cast(recording_taken as timestamp) + interval 1 second, "
+        "'%Y-%m-%dT%H:%M:%S.000Z'), last_watered, name, soil_moisture, temperature, "
+        "origin_location, payload, "
+        f"cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, run_id, "
+        "_dlt_load_id from raw.plant_readings order by fetched_at desc limit 1"
+    )
+    result = wh.dbt(*SCHEDULED_BUILD, check=False)
+    assert result.returncode != 0
+    failed = {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
+    assert [f for f in failed if "int_fetch_attempts" in f] == [
+        f for f in failed if "unique_combination_of_columns_int_fetch_attempts_plant_id" in f
+    ]
+    assert any("unique_combination_of_columns_int_fetch_attempts" in f for f in failed), failed

@@ -6,7 +6,9 @@
     already in marts.fct_readings (the watermark the next fct_readings build reads from) less
     one hour of slack, for failures or runs loaded a little after the readings of their poll.
     Before fct_readings exists (the first build) every row is tested. Uniqueness is a rule across
-    rows, so the unique tests keep reading every row. Any other `where` works as in dbt. -#}
+    rows, so the unique tests keep reading every row, except where the key holds the run_id
+    (int_fetch_attempts): the rows of one run are fetched in one poll, so they are new together.
+    Any other `where` works as in dbt. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where == 'new_rows' -%}

@@ -1,6 +1,10 @@
 {#- Per UTC day (of the fetch) and ingest run: readings received and flagged by reason, and
     failed requests by reason. Long-lived (full_refresh: false): each run recomputes only the
-    ingest runs with rows fetched since the last build, so the counts of archived days stay. -#}
+    ingest runs with rows fetched since the last build, so the counts of archived days stay.
+    It reads the rows fetched from an hour before the last build's newest fetch, not the whole
+    hot window: a run fetches its rows within one poll, so a changed run's rows are all there
+    (the slack the new-rows tests allow too). Each input is bounded once, in its own CTE:
+    PostgreSQL materialises a CTE read twice, and read every hot reading to join them by run. -#}
 {{
     config(
         materialized='incremental',
@@ -23,12 +27,18 @@ with
 all_readings as (
 
     select * from {{ ref('fct_readings') }}
+    {% if is_incremental() %}
+        where fetched_at >= {{ lnhm.subtract_hours(watermark_at, 1) }}
+    {% endif %}
 
 ),
 
 all_failures as (
 
     select * from {{ ref('stg_plants_api__fetch_failures') }}
+    {% if is_incremental() %}
+        where fetched_at >= {{ lnhm.subtract_hours(watermark_at, 1) }}
+    {% endif %}
 
 ),
 
