@@ -15,7 +15,11 @@
     Temperature spikes (int_temperature_spikes): temperature_spikes counts them and the
     spike_free_temperature_c_* sums leave them out (plant_baselines combines these). A spike's
     verdict needs the readings up to temperature_spike_window_minutes after it, so a reading in
-    the first minutes after midnight also recomputes the day before. -#}
+    the first minutes after midnight also recomputes the day before.
+    Only the changed days and the minutes before them are read for dryness: the changed days
+    come from the new readings alone (a reading within missing_after_minutes after midnight can
+    end a dry interval begun the day before), not from ranking every hot reading by time; the
+    readings are `not materialized`, so that PostgreSQL filters fct_readings itself. -#}
 {{
     config(
         materialized='incremental',
@@ -26,13 +30,27 @@
 
 with
 
-readings as (
+readings as not materialized (
 
     select
         *,
         cast(recorded_at as date) as day
     from {{ ref('fct_readings') }}
     where recorded_at is not null
+
+),
+
+new_readings as (
+
+    -- a full build takes every reading; an incremental run those fetched since the last
+    select
+        day,
+        recorded_at,
+        fetched_at
+    from readings
+    {% if is_incremental() %}
+        where fetched_at >= {{ lnhm.watermark('last_fetched_at') }}
+    {% endif %}
 
 ),
 
@@ -52,24 +70,6 @@ spikes as (
 
     select * from {{ ref('int_temperature_spikes') }}
     where is_temperature_spike
-
-),
-
-moisture_series as (
-
-    -- every moisture value as reported, with the plant's previous one (the hot store's)
-    select
-        plant_id,
-        day,
-        recorded_at,
-        fetched_at,
-        soil_moisture_pct,
-        lag(recorded_at) over (partition by plant_id order by recorded_at) as previous_recorded_at,
-        lag(soil_moisture_pct) over (
-            partition by plant_id order by recorded_at
-        ) as previous_soil_moisture_pct
-    from readings
-    where counts_in_statistics and soil_moisture_pct is not null
 
 ),
 
@@ -112,24 +112,18 @@ kept_day_counts as (
 
 candidate_days as (
 
-    -- the day of every reading, and the day before a reading whose previous one is on it (the
-    -- first reading after midnight ends an interval that began the day before)
-    select
-        day,
-        fetched_at
-    from readings
+    -- the day of every new reading, and the day before one that can end a dry interval begun
+    -- before midnight (at most missing_after_minutes long)
+    select day from new_readings
     union all
-    select
-        cast(previous_recorded_at as date) as day,
-        fetched_at
-    from moisture_series
-    where cast(previous_recorded_at as date) < day
+    select cast({{ lnhm.subtract_minutes('recorded_at', var('missing_after_minutes')) }} as date) as day
+    from new_readings
+    where cast({{ lnhm.subtract_minutes('recorded_at', var('missing_after_minutes')) }} as date) < day
     union all
     -- ... and the day before a reading that can change the spike verdict of its last minutes
     select
-        cast({{ lnhm.subtract_minutes('recorded_at', var('temperature_spike_window_minutes')) }} as date) as day,
-        fetched_at
-    from readings
+        cast({{ lnhm.subtract_minutes('recorded_at', var('temperature_spike_window_minutes')) }} as date) as day
+    from new_readings
     where cast({{ lnhm.subtract_minutes('recorded_at', var('temperature_spike_window_minutes')) }} as date) < day
 
 ),
@@ -144,12 +138,20 @@ changed_days as (
         left join hot_day_counts on candidate_days.day = hot_day_counts.day
         left join kept_day_counts on candidate_days.day = kept_day_counts.day
         where
-            candidate_days.fetched_at >= {{ lnhm.watermark('last_fetched_at') }}
-            and (
-                candidate_days.day >= (select hot_floor.first_unprunable_day from hot_floor)
-                or hot_day_counts.readings >= coalesce(kept_day_counts.readings, 0)
-            )
+            candidate_days.day >= (select hot_floor.first_unprunable_day from hot_floor)
+            or hot_day_counts.readings >= coalesce(kept_day_counts.readings, 0)
     {% endif %}
+
+),
+
+days_readings as (
+
+    select
+        readings.*,
+        spikes.reading_id is not null as is_temperature_spike
+    from readings
+    inner join changed_days on readings.day = changed_days.day
+    left join spikes on readings.reading_id = spikes.reading_id
 
 ),
 
@@ -158,9 +160,40 @@ plant_thresholds as (
     select
         plants.plant_id,
         coalesce(own.soil_moisture_pct_min, dflt.soil_moisture_pct_min) as soil_moisture_pct_min
-    from (select distinct plant_id from moisture_series) as plants
+    from (select distinct plant_id from days_readings) as plants
     left join thresholds as own on plants.plant_id = own.plant_id
     left join thresholds as dflt on dflt.plant_id is null
+
+),
+
+first_read_at as (
+
+    -- a dry interval that ends on a changed day begins at most missing_after_minutes before
+    -- that day's midnight
+    select
+        {{ lnhm.subtract_minutes('cast(min(changed_days.day) as timestamp)', var('missing_after_minutes')) }}
+            as recorded_at
+    from changed_days
+
+),
+
+moisture_series as (
+
+    -- every moisture value as reported from first_read_at on, with the plant's previous one
+    select
+        plant_id,
+        day,
+        recorded_at,
+        soil_moisture_pct,
+        lag(recorded_at) over (partition by plant_id order by recorded_at) as previous_recorded_at,
+        lag(soil_moisture_pct) over (
+            partition by plant_id order by recorded_at
+        ) as previous_soil_moisture_pct
+    from readings
+    where
+        counts_in_statistics
+        and soil_moisture_pct is not null
+        and recorded_at >= (select first_read_at.recorded_at from first_read_at)
 
 ),
 
@@ -209,17 +242,6 @@ daily_dry as (
         sum(dry_seconds) / 3600.0 as hours_dry
     from dry_pieces
     group by plant_id, day
-
-),
-
-days_readings as (
-
-    select
-        readings.*,
-        spikes.reading_id is not null as is_temperature_spike
-    from readings
-    inner join changed_days on readings.day = changed_days.day
-    left join spikes on readings.reading_id = spikes.reading_id
 
 ),
 
