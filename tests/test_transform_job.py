@@ -73,48 +73,52 @@ def test_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(tmp_path)
     }
 
 
-def test_scheduled_build_still_tests_each_new_raw_row(tmp_path):
-    """The staged raw tables' row-local tests read only rows newer than fct_readings' watermark
-    (where: new_rows); a bad row that arrives after the first build still fails the next."""
+def failures_after_one_more_reading(
+    tmp_path, recording_taken: str, origin_location: str, pick: str
+):
+    """Build 15 minutes of 3 plants, then copy one raw reading (`pick`: the query's tail) as if
+    fetched a minute after the newest, with the given recording_taken and origin_location SQL;
+    the next scheduled build must fail: the ids of its failed tests."""
     wh = Warehouse.duckdb(tmp_path)
-    end = utc_minute()
-    wh.backfill(0.25, end, plants=3)
+    wh.backfill(0.25, utc_minute(), plants=3)
     wh.dbt(*SCHEDULED_BUILD)
     ((fetched,),) = wh.query("select max(fetched_at) from marts.fct_readings")
     wh.execute(
         "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
         "soil_moisture, temperature, origin_location, payload, fetched_at, run_id, _dlt_load_id) "
-        f"select plant_id, '2030-01-01T00:00:00.000Z', last_watered, name, soil_moisture, "
-        'temperature, \'["95.0", "-2.98", "Liverpool", "GB", "Europe/London"]\', '
-        f"payload, cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, "
-        "run_id, _dlt_load_id from raw.plant_readings limit 1"
+        f"select plant_id, {recording_taken}, last_watered, name, soil_moisture, temperature, "
+        f"{origin_location}, payload, "
+        f"cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, run_id, "
+        f"_dlt_load_id from raw.plant_readings {pick}"
     )
     result = wh.dbt(*SCHEDULED_BUILD, check=False)
     assert result.returncode != 0
-    failed = {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
+    return {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
+
+
+def test_scheduled_build_still_tests_each_new_raw_row(tmp_path):
+    """The staged raw tables' row-local tests read only rows newer than fct_readings' watermark
+    (where: new_rows); a bad row that arrives after the first build still fails the next."""
+    failed = failures_after_one_more_reading(
+        tmp_path,
+        "'2030-01-01T00:00:00.000Z'",
+        '\'["95.0", "-2.98", "Liverpool", "GB", "Europe/London"]\'',
+        "limit 1",
+    )
     assert any("accepted_range_stg_plants_api__readings_origin_latitude" in f for f in failed)
 
 
 def test_a_second_answer_to_one_request_fails_the_scheduled_build(tmp_path):
     """The uniqueness of (plant, run, outcome) is tested on the new rows only (where: new_rows):
     a new reading in the run of an earlier one of its plant is still found."""
-    wh = Warehouse.duckdb(tmp_path)
-    wh.backfill(0.25, utc_minute(), plants=3)
-    wh.dbt(*SCHEDULED_BUILD)
-    ((fetched,),) = wh.query("select max(fetched_at) from marts.fct_readings")
     # the same plant and run as the newest reading, recorded a second later (valid otherwise)
-    wh.execute(
-        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
-        "soil_moisture, temperature, origin_location, payload, fetched_at, run_id, _dlt_load_id) "
-        "select plant_id, strftime(cast(recording_taken as timestamp) + interval 1 second, "
-        "'%Y-%m-%dT%H:%M:%S.000Z'), last_watered, name, soil_moisture, temperature, "
-        "origin_location, payload, "
-        f"cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, run_id, "
-        "_dlt_load_id from raw.plant_readings order by fetched_at desc limit 1"
+    failed = failures_after_one_more_reading(
+        tmp_path,
+        "strftime(cast(recording_taken as timestamp) + interval 1 second, "
+        "'%Y-%m-%dT%H:%M:%S.000Z')",
+        "origin_location",
+        "order by fetched_at desc limit 1",
     )
-    result = wh.dbt(*SCHEDULED_BUILD, check=False)
-    assert result.returncode != 0
-    failed = {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
     assert [f for f in failed if "int_fetch_attempts" in f] == [
         f for f in failed if "unique_combination_of_columns_int_fetch_attempts_plant_id" in f
     ]
