@@ -239,6 +239,11 @@ def test_build_matches_independent_computations(warehouse):
             "marts.fct_readings__fetched_at",
             "intermediate.int_temperature_spikes__reading_id",
         } <= indexes, indexes
+        # dbt's connections run without JIT (lnhm.transform.dbt_environment)
+        shown = wh.dbt(
+            "show", "--inline", "select current_setting('jit') as jit", "-q", "--output", "json"
+        )
+        assert json.loads(shown.stdout)["show"] == [{"jit": "off"}], shown.stdout
 
     readings = raw_readings(wh)
     assert {parse_api_time(r["recording_taken"]) is None for r in readings} == {False, True}

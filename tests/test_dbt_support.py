@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from lnhm.transform import dbt_environment
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DBT = BIN / "dbt"
@@ -58,8 +60,9 @@ class Warehouse:
         """Run dbt like `make transform` does (no --vars), on this warehouse's target."""
         command = [str(DBT), *args, "--profiles-dir", str(REPO), "--target", self.target]
         started = time.perf_counter()
+        env = dbt_environment(self.process_env())
         result = subprocess.run(
-            command, cwd=REPO, env=self.process_env(), capture_output=True, text=True, check=False
+            command, cwd=REPO, env=env, capture_output=True, text=True, check=False
         )
         self.timings.append(time.perf_counter() - started)
         if check and result.returncode != 0:
