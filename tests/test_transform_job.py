@@ -123,3 +123,13 @@ def test_a_second_answer_to_one_request_fails_the_scheduled_build(tmp_path):
         f for f in failed if "unique_combination_of_columns_int_fetch_attempts_plant_id" in f
     ]
     assert any("unique_combination_of_columns_int_fetch_attempts" in f for f in failed), failed
+
+
+def test_a_new_copy_of_an_old_reading_fails_the_scheduled_build(tmp_path):
+    """The staged readings' reading_id is tested for uniqueness over the rows whose key is the key
+    of a new row (where: new_keys): a new row that repeats the oldest reading (as a broken merge
+    would leave it) is found, though the other row is 15 minutes older than any new one."""
+    failed = failures_after_one_more_reading(
+        tmp_path, "recording_taken", "origin_location", "order by fetched_at limit 1"
+    )
+    assert any("unique_stg_plants_api__readings_reading_id" in f for f in failed), failed
