@@ -15,10 +15,15 @@
 
 with
 
-readings as (
+readings as not materialized (
 
+    -- the fit window's readings, by a literal bound (macros/warehouse_clock.sql): read twice,
+    -- and PostgreSQL filters fct_readings itself rather than a copy of every hot reading
     select * from {{ ref('fct_readings') }}
-    where soil_moisture_counts_in_statistics
+    where
+        soil_moisture_counts_in_statistics
+        and recorded_at
+        >= {{ lnhm.subtract_minutes(lnhm.warehouse_clock(), var('drying_fit_window_minutes')) }}
 
 ),
 
@@ -36,8 +41,9 @@ clock as (
 
 ranked_readings as (
 
-    -- only the fit window's readings: a plant with none there has no fit, and one with some
-    -- has its latest reading there too (ranking every hot reading cost 1 s at 1,000 plants)
+    -- only the fit window's readings (readings): a plant with none there has no fit, and one
+    -- with some has its latest reading there too (ranking every hot reading cost 1 s at 1,000
+    -- plants)
     select
         readings.plant_id,
         readings.last_watered_at,
@@ -46,10 +52,6 @@ ranked_readings as (
             order by readings.recorded_at desc, readings.fetched_at desc
         ) as recency_rank
     from readings
-    cross join clock
-    where
-        readings.recorded_at
-        >= {{ lnhm.subtract_minutes('clock.as_of_at', var('drying_fit_window_minutes')) }}
 
 ),
 
@@ -75,9 +77,7 @@ fit_readings as (
     inner join latest_watering on readings.plant_id = latest_watering.plant_id
     cross join clock
     where
-        readings.recorded_at
-        >= {{ lnhm.subtract_minutes('clock.as_of_at', var('drying_fit_window_minutes')) }}
-        and readings.recorded_at <= clock.as_of_at
+        readings.recorded_at <= clock.as_of_at
         and (
             latest_watering.last_watered_at is null
             or readings.recorded_at >= latest_watering.last_watered_at

@@ -147,10 +147,10 @@ trend_readings as (
         {{ lnhm.epoch_seconds('readings.recorded_at') }} as recorded_s
     from readings
     inner join latest_reading on readings.plant_id = latest_reading.plant_id
-    cross join clock
     where
+        -- a literal bound (macros/warehouse_clock.sql), which PostgreSQL filters the scan by
         readings.recorded_at
-        >= {{ lnhm.subtract_minutes('clock.as_of_at', var('moisture_trend_window_minutes')) }}
+        >= {{ lnhm.subtract_minutes(lnhm.warehouse_clock(), var('moisture_trend_window_minutes')) }}
         and (
             latest_reading.last_watered_at is null
             or readings.recorded_at >= latest_reading.last_watered_at
