@@ -14,6 +14,15 @@
       after the last watering, ends at the next one);
     - feed_down: no reading from any plant for more than missing_after_minutes (plant_id null).
     ended_at is null while the episode is open at the warehouse clock (the newest fetch). -#}
+{#- The gaps (no_reading, feed_down) are looked for only where this run can change them: in
+    the readings int_incident_breaches reads (macros/incident_breaches_since.sql: from before
+    the oldest recording fetched since the incidents were last recorded), each plant's latest
+    reading before those (where a gap into them starts) and the feed's. A gap that ended
+    before was seen, ended, by an earlier run, and fct_incidents keeps it; one still open
+    starts at the plant's latest reading, which is always read. lead() over every hot reading
+    took 2.5 s of fct_incidents on PostgreSQL at 1,000 plants x 48 h. A first build reads
+    everything. -#}
+{%- set since = lnhm.incident_breaches_since() %}
 with
 
 breaches as (
@@ -22,8 +31,10 @@ breaches as (
 
 ),
 
-readings as (
+readings as not materialized (
 
+    -- read four times, each by its own filter: PostgreSQL reads fct_readings itself each time
+    -- rather than a copy of every hot reading
     select * from {{ ref('fct_readings') }}
     where counts_in_statistics
 
@@ -116,14 +127,33 @@ reading_episodes as (
 
 ),
 
+gap_readings as (
+
+    select
+        plant_id,
+        recorded_at
+    from readings
+    where {{ lnhm.incident_breaches_filter(since, 'readings') }}
+
+    union all
+
+    -- each plant's latest reading before those (none in a first build, which reads them all)
+    select
+        plant_id,
+        max(recorded_at) as recorded_at
+    from readings
+    where not ({{ lnhm.incident_breaches_filter(since, 'readings') }})
+    group by plant_id
+
+),
+
 reading_gaps as (
 
     select
         plant_id,
         recorded_at,
-        lead(recorded_at) over (partition by plant_id order by recorded_at) as next_recorded_at,
-        min(recorded_at) over (partition by plant_id) as first_recorded_at
-    from readings
+        lead(recorded_at) over (partition by plant_id order by recorded_at) as next_recorded_at
+    from gap_readings
 
 ),
 
@@ -191,6 +221,13 @@ not_watered_episodes as (
 feed_times as (
 
     select distinct recorded_at from readings
+    where {{ lnhm.incident_breaches_filter(since, 'readings') }}
+
+    union
+
+    select max(recorded_at) as recorded_at from readings
+    where not ({{ lnhm.incident_breaches_filter(since, 'readings') }})
+    having count(*) > 0
 
 ),
 
