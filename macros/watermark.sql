@@ -11,13 +11,19 @@
     staged view's `fetched_at_tz`, the raw table's own column: DuckDB then skips the raw
     table's older row groups, where a filter on the converted `fetched_at` reads every row.
     A unit test has no table to query (its `this` is a fixture inside the test's query), so
-    there the watermark stays the subquery. -#}
-{% macro watermark(column, relation=none, tz=false) -%}
+    there the watermark stays the subquery. `column_may_be_new=true`: the column may not be in
+    the table yet (a table built before the model became incremental; on_schema_change adds it
+    after the model's query has run), and then the watermark is 1970, as for an empty table. -#}
+{% macro watermark(column, relation=none, tz=false, column_may_be_new=false) -%}
     {%- set relation = relation if relation is not none else this -%}
     {%- if model.resource_type == 'unit_test' or not execute -%}
         {%- set newest = 'coalesce((select max(' ~ column ~ ') from ' ~ relation ~ '), '
             ~ "cast('1970-01-01' as timestamp))" -%}
         {{- return("(" ~ newest ~ " at time zone 'UTC')" if tz else newest) -}}
+    {%- endif -%}
+    {%- if column_may_be_new and column not in (
+        adapter.get_columns_in_relation(relation) | map(attribute='name') | list) -%}
+        {{- return(lnhm.timestamp_literal(modules.datetime.datetime(1970, 1, 1), tz)) -}}
     {%- endif -%}
     {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation).columns[0].values()[0] -%}
     {{- lnhm.timestamp_literal(newest if newest is not none else modules.datetime.datetime(1970, 1, 1), tz) -}}

@@ -533,6 +533,19 @@ def test_pruned_hot_store_keeps_long_lived_history_and_nothing_comes_back(wareho
         )
     }
     assert got == dict(expected)
+    # the hourly figures: the hot store's hours only (the archived ones dropped), each reading
+    # counted once
+    wh.dbt("run", "--select", "fct_plant_hourly")
+    hours = Counter(
+        (r["plant_id"], r["recorded_at"].replace(minute=0, second=0, microsecond=0))
+        for r in raw_readings(wh)
+        if r["recorded_at"] and not r["is_duplicate"]
+    )
+    got = {
+        (p, h): n
+        for p, h, n in wh.query("select plant_id, hour_at, readings from marts.fct_plant_hourly")
+    }
+    assert got == dict(hours)
 
 
 def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehouse):
@@ -614,6 +627,11 @@ def test_a_late_reading_lands_once_in_readings_hourly_and_daily_figures(warehous
     assert any(r[0] == late_id and r[1] > 0 for r in incremental)
     wh.dbt("run", "--select", "int_temperature_spikes", "--full-refresh")
     same_rows(rows(wh, spikes), incremental)
+    # so are the hourly figures, recomputed only for the hours that got readings
+    hourly = "select * from marts.fct_plant_hourly order by plant_id, hour_at"
+    incremental = rows(wh, hourly)
+    wh.dbt("run", "--select", "fct_plant_hourly", "--full-refresh")
+    same_rows(rows(wh, hourly), incremental, "fct_plant_hourly")
 
 
 RAW_READING_INSERT = (
