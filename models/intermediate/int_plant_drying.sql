@@ -12,18 +12,19 @@
 {#- A table: plant_status and early_warnings both read it, and as a view each fitted every
     plant's lines again (1 s of the build at 1,000 plants). -#}
 {{ config(materialized='table') }}
+{%- set now = lnhm.watermark('as_of_at', ref('int_warehouse_clock')) %}
 
 with
 
 readings as not materialized (
 
-    -- the fit window's readings, by a literal bound (macros/warehouse_clock.sql): read twice,
-    -- and PostgreSQL filters fct_readings itself rather than a copy of every hot reading
+    -- the fit window's readings, by the clock read as a literal (macros/watermark.sql): read
+    -- twice, and PostgreSQL filters fct_readings itself rather than a copy of every hot reading
     select * from {{ ref('fct_readings') }}
     where
         soil_moisture_counts_in_statistics
         and recorded_at
-        >= {{ lnhm.subtract_minutes(lnhm.warehouse_clock(), var('drying_fit_window_minutes')) }}
+        >= {{ lnhm.subtract_minutes(now, var('drying_fit_window_minutes')) }}
 
 ),
 

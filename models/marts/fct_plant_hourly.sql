@@ -39,33 +39,43 @@ changed_hours as (
 
 ),
 
-final as (
+hour_readings as (
 
+    -- every reading of each changed hour, with the values that count in statistics
     select
         changed_hours.plant_id,
         changed_hours.hour_at,
-        count(*) as readings,
-        cast(sum(case when readings.is_flagged then 1 else 0 end) as bigint) as flagged_readings,
-        avg(case when readings.soil_moisture_counts_in_statistics then readings.soil_moisture_pct end)
-            as avg_soil_moisture_pct,
-        min(case when readings.soil_moisture_counts_in_statistics then readings.soil_moisture_pct end)
-            as min_soil_moisture_pct,
-        max(case when readings.soil_moisture_counts_in_statistics then readings.soil_moisture_pct end)
-            as max_soil_moisture_pct,
-        avg(case when readings.temperature_counts_in_statistics then readings.temperature_c end)
-            as avg_temperature_c,
-        min(case when readings.temperature_counts_in_statistics then readings.temperature_c end)
-            as min_temperature_c,
-        max(case when readings.temperature_counts_in_statistics then readings.temperature_c end)
-            as max_temperature_c,
-        max(readings.fetched_at) as last_fetched_at
+        readings.is_flagged,
+        readings.fetched_at,
+        case when readings.soil_moisture_counts_in_statistics then readings.soil_moisture_pct end
+            as soil_moisture_pct,
+        case when readings.temperature_counts_in_statistics then readings.temperature_c end
+            as temperature_c
     from changed_hours
     inner join readings
         on
             changed_hours.plant_id = readings.plant_id
             and changed_hours.hour_at <= readings.recorded_at
             and {{ lnhm.add_minutes('changed_hours.hour_at', 60) }} > readings.recorded_at
-    group by changed_hours.plant_id, changed_hours.hour_at
+
+),
+
+final as (
+
+    select
+        plant_id,
+        hour_at,
+        count(*) as readings,
+        cast(sum(case when is_flagged then 1 else 0 end) as bigint) as flagged_readings,
+        avg(soil_moisture_pct) as avg_soil_moisture_pct,
+        min(soil_moisture_pct) as min_soil_moisture_pct,
+        max(soil_moisture_pct) as max_soil_moisture_pct,
+        avg(temperature_c) as avg_temperature_c,
+        min(temperature_c) as min_temperature_c,
+        max(temperature_c) as max_temperature_c,
+        max(fetched_at) as last_fetched_at
+    from hour_readings
+    group by plant_id, hour_at
 
 )
 

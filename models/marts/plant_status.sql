@@ -9,6 +9,7 @@
     hot window. Each plant's first and latest attempts come from one aggregate, not from ranking
     every attempt twice. At 1,000 plants x 48 h: PostgreSQL 10.5 s to 6.3 s, DuckDB 0.67 s to
     0.6 s. -#}
+{%- set now = lnhm.watermark('as_of_at', ref('int_warehouse_clock')) %}
 with
 
 readings as not materialized (
@@ -148,9 +149,9 @@ trend_readings as (
     from readings
     inner join latest_reading on readings.plant_id = latest_reading.plant_id
     where
-        -- a literal bound (macros/warehouse_clock.sql), which PostgreSQL filters the scan by
+        -- the clock read as a literal (macros/watermark.sql): PostgreSQL filters the scan by it
         readings.recorded_at
-        >= {{ lnhm.subtract_minutes(lnhm.warehouse_clock(), var('moisture_trend_window_minutes')) }}
+        >= {{ lnhm.subtract_minutes(now, var('moisture_trend_window_minutes')) }}
         and (
             latest_reading.last_watered_at is null
             or readings.recorded_at >= latest_reading.last_watered_at
