@@ -13,6 +13,8 @@ Data comes from the ingest job's backfill (simulated minutely polls); the 14-day
 built once over all its days, then pruned to the same 48 hours as the other, as the archive job
 would (then vacuumed / checkpointed). Each measured step loads one more minute of polls and runs
 `dbt build`; the two warehouses take turns, so that load from other processes hits both alike.
+Each round also times a `dbt build` that selects no node on the 50-plant warehouse: dbt's own
+start-up, the floor under any per-run figure.
 """
 
 from __future__ import annotations
@@ -81,6 +83,14 @@ def step(wh: Warehouse, at: datetime, plants: int) -> float:
     return wh.timings[-1]
 
 
+def start_up(wh: Warehouse) -> float:
+    """Wall time of a `dbt build` that selects no node: dbt's imports, its partial-parse check
+    and manifest load, the floor under any scheduled build whatever the models do."""
+    wh.timings.clear()
+    wh.dbt("build", "--select", "tag:bench_selects_no_node")
+    return wh.timings[-1]
+
+
 def hot_bytes(wh: Warehouse) -> int:
     """What the warehouse's tables take: DuckDB's used blocks after a checkpoint (the file is
     larger); PostgreSQL's tables with their TOAST and indexes after a VACUUM (no catalog)."""
@@ -132,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         many: (args.many_plants, args.hot_hours),
     }
     results: dict[tuple[str, str], dict] = {}
+    starts: dict[str, list[float]] = {}  # per target, dbt's start-up (a build of no node)
     try:
         with tempfile.TemporaryDirectory(prefix="lnhm-bench-transform-") as tmp:
             for target in targets:
@@ -147,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                     for name, wh in houses.items():
                         t = step(wh, end + timedelta(minutes=k), scenarios[name][0])
                         results[(target, name)]["times"].append(t)
+                    starts.setdefault(target, []).append(start_up(houses[hot]))
                 for name, wh in houses.items():
                     r = results[(target, name)]
                     r["raw_readings"] = wh.scalar("select count(*) from raw.plant_readings")
@@ -178,6 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     for target in targets:
+        floor = statistics.median(starts[target])
+        build = statistics.median(results[(target, hot)]["times"])
+        print(
+            f"{target}: dbt build that selects no node (dbt's start-up) = {floor:.2f} s "
+            f"(median; min {min(starts[target]):.2f}); the {args.plants}-plant build spends "
+            f"{build - floor:.2f} s more running its nodes ({build / floor:.2f}x)"
+        )
         print(
             f"{target}: build with history / without = "
             f"{median_ratio(results[(target, history)], results[(target, hot)])}"
