@@ -15,8 +15,10 @@
     `watermark('as_of_at', ref('int_warehouse_clock'))` is the run's "now" as a literal, for a
     recent window of readings: joined from the one-row clock table, PostgreSQL planned the last
     90 minutes as a third of fct_readings and filtered a copy of all of it (int_plant_drying,
-    1,000 plants). `column_may_be_new=true`: the column may not be in the table yet (a table built before the model became incremental; on_schema_change adds it
-    after the model's query has run), and then the watermark is 1970, as for an empty table. -#}
+    1,000 plants).
+    `column_may_be_new=true`: the column may not be in the table yet (a table built before the
+    model became incremental; on_schema_change adds it after the model's query has run), and
+    then the watermark is 1970, as for an empty table. -#}
 {% macro watermark(column, relation=none, tz=false, column_may_be_new=false) -%}
     {%- set relation = relation if relation is not none else this -%}
     {%- if model.resource_type == 'unit_test' or not execute -%}
