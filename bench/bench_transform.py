@@ -28,7 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lnhm.transform import SCHEDULED_BUILD  # noqa: E402
 from tests.test_dbt_support import Warehouse, utc_minute  # noqa: E402
 
 
@@ -67,11 +66,11 @@ def prepare(
     print(f"  [{wh.target}] backfill {history_hours:.0f} h of {plants} plants ...", flush=True)
     wh.backfill(history_hours, end, plants)
     wh.timings.clear()
-    wh.dbt(*SCHEDULED_BUILD)
+    wh.build()
     first_build = wh.timings[-1]
     if history_hours > hot_hours:
         prune_to(wh, end - timedelta(hours=hot_hours))
-    wh.dbt(*SCHEDULED_BUILD)  # settle: the first incremental run after the prune
+    wh.build()  # settle: the first incremental run after the prune
     return first_build
 
 
@@ -79,7 +78,7 @@ def step(wh: Warehouse, at: datetime, plants: int) -> float:
     """One more minute of polls, then the scheduled build (`make transform`); its wall time."""
     wh.backfill(1 / 60, at, plants)
     wh.timings.clear()
-    wh.dbt(*SCHEDULED_BUILD)
+    wh.build()
     return wh.timings[-1]
 
 

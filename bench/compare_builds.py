@@ -7,10 +7,10 @@ medians, because the machine's load hits the alternating builds alike.
     .venv/bin/python bench/compare_builds.py /path/to/old/checkout . [--plants 50] [--hours 48]
         [--rounds 3]
 
-Each checkout is run with its own `lnhm.transform.SCHEDULED_BUILD`; `checkout::args` adds dbt
-arguments (e.g. `.::--threads 2`). One warehouse is backfilled and built once with the first
-checkout, then copied per checkout; each round loads one more minute of polls into each copy and
-builds it.
+Each checkout is run with its own `lnhm.transform.SCHEDULED_BUILD`, after one `FULL_BUILD`;
+`checkout::args` adds dbt arguments (e.g. `.::--threads 2`). One warehouse is backfilled and
+built once with the first checkout, then copied per checkout; each round loads one more minute
+of polls into each copy and builds it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,13 @@ import tests.test_dbt_support as support  # noqa: E402
 from tests.test_dbt_support import Warehouse, utc_minute  # noqa: E402
 
 
-def scheduled_build(checkout: Path) -> list[str]:
-    code = "import lnhm.transform as t; print(repr(t.SCHEDULED_BUILD))"
+def builds(checkout: Path) -> tuple[list[str], list[str]]:
+    """The checkout's build of every node and its scheduled build (the same in checkouts from
+    before the scheduled build left out the seeds and views)."""
+    code = (
+        "import lnhm.transform as t; "
+        "print(repr((getattr(t, 'FULL_BUILD', t.SCHEDULED_BUILD), t.SCHEDULED_BUILD)))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, check=True
     ).stdout
@@ -61,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.checkouts:
         path, _, extra = spec.partition("::")
         checkout = Path(path).resolve()
-        runs.append((checkout, scheduled_build(checkout) + shlex.split(extra)))
+        full, scheduled = builds(checkout)
+        runs.append((checkout, full + shlex.split(extra), scheduled + shlex.split(extra)))
 
     end = utc_minute() - timedelta(minutes=args.rounds + 5)
     with tempfile.TemporaryDirectory(prefix="lnhm-compare-builds-") as tmp:
@@ -70,13 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         seed.backfill(args.hours, end, args.plants)
         build(runs[0][0], seed, runs[0][1])
         houses = []
-        for i, (checkout, build_args) in enumerate(runs):
+        for i, (checkout, full_args, build_args) in enumerate(runs):
             folder = Path(tmp) / f"copy-{i}"
             folder.mkdir()
             shutil.copy(seed.duckdb_path, folder / "hot.duckdb")
             wh = Warehouse.duckdb(folder)
             wh.backfill(1 / 60, end + timedelta(minutes=1), args.plants)
-            build(checkout, wh, build_args)  # parse this checkout, settle its first increment
+            # parse this checkout, build its seeds and views, settle its first increment
+            build(checkout, wh, full_args)
             houses.append((checkout, build_args, wh))
         walls, elapsed = collections.defaultdict(list), collections.defaultdict(list)
         for r in range(args.rounds):

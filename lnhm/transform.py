@@ -1,7 +1,8 @@
 """dbt on the configured target, holding the hot store's writer lock.
 
-- ``python -m lnhm.transform build``: ``make transform`` (every 5 minutes): models, snapshot,
-  seeds and data tests (unit tests run in CI);
+- ``python -m lnhm.transform build``: ``make transform`` (every 5 minutes): models, snapshot
+  and data tests (unit tests run in CI); the seeds and views too when the code that built them
+  changed (lnhm.deployed_code);
 - ``python -m lnhm.transform freshness``: ``make freshness``;
 - ``python -m lnhm.transform dbt <dbt arguments>``: ``make dbt ARGS="build --select my_model+"``,
   the analysts' front door: any dbt command, under the same lock, so a concurrent ``make ingest``
@@ -24,6 +25,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from lnhm import deployed_code
 from lnhm import settings as settings_module
 from lnhm.hotstore import missing_raw_tables
 from lnhm.joblog import JobFailed, run_job
@@ -35,14 +37,33 @@ READS_RAW = {"build", "run", "test", "snapshot", "source", "seed", "show", "docs
 # The scheduled build runs the models and their data tests; unit tests check the SQL, not the
 # data, so they run in CI (`make test`) and in an analyst's `make dbt ARGS=build`, not every 5 min.
 # So do the data tests of the seeds (seeds/_seeds.yml): a seed's rows change only with the code,
-# so a test of them that passed in CI passes every 5 minutes too (the seeds are still loaded).
-SCHEDULED_BUILD = [
+# so a test of them that passed in CI passes every 5 minutes too.
+# dbt's file log stays at info (a line per node, every warning and error): the debug level's copy
+# of every statement cost 0.5 s of a 50-plant build's 9 s (`make dbt` keeps dbt's own default).
+# --indirect-selection empty: an exclusion leaves out only the nodes it names. Under dbt's
+# default it also dropped every test touching what it names: excluding path:seeds dropped the
+# data tests of models that reference a seed (fct_incidents.kind in incident_kinds, say), and
+# leaving out a view would leave out the view's tests.
+FILE_LOG = ["--log-level-file", "info"]
+FULL_BUILD = [
     "build",
     "--exclude-resource-type",
     "unit_test",
+    "--indirect-selection",
+    "empty",
     "--exclude",
     "resource_type:test,path:seeds",
+    *FILE_LOG,
 ]
+# Seeds, views and the dimensions made from seeds alone (tag changes_with_code) change only with
+# the code: once the hot store holds them as this code builds them (lnhm.deployed_code), the
+# scheduled build leaves them out (selectors.yml: scheduled, which says which views it still
+# builds). Their data tests still run, and dbt still orders each test after the models it reads
+# through a view that is left out.
+SCHEDULED_BUILD = ["build", "--selector", "scheduled", "--indirect-selection", "empty", *FILE_LOG]
+# dbt commands that cannot change a relation: any other `make dbt` clears the deployed-code
+# record first, so that the next scheduled build rebuilds the seeds and views
+READ_ONLY = {"ls", "list", "compile", "show", "parse", "debug", "docs", "source", "test"}
 # PostgreSQL JIT-compiles a query whose estimated cost is high, and the planner estimates the
 # marts' windowed queries at millions of times the rows they touch: it spent 1.7 s compiling
 # each of the three largest models, more than it saved (the scheduled build at 1,000 plants x
@@ -72,22 +93,52 @@ def _results(target_path: Path, args: list[str], since: float) -> collections.Co
 
 
 def run_dbt(args: list[str], counts: dict) -> None:
+    """Run dbt with `args` under the writer lock; any command that may change a relation
+    clears the deployed-code record first (the next scheduled build builds every node)."""
     settings = settings_module.load()
-    env = dbt_environment(os.environ)
-    command = " ".join(args)
-    target_path = Path(env.get("DBT_TARGET_PATH", ROOT / "target"))
-    # dbt-duckdb opens the file for writing, so even freshness checks queue behind writers.
-    with writer_lock(settings, job=f"dbt {command}"):
+    with writer_lock(settings, job=f"dbt {' '.join(args)}"):
         if args[0] in READS_RAW:
-            missing = missing_raw_tables(settings)
-            if missing:
-                raise JobFailed(missing)
-        started = time.time()  # a results file older than this is a previous run's
-        result = subprocess.run(
-            dbt_command(args, settings.dbt_target), cwd=ROOT, env=env, check=False
-        )
+            _check_raw(settings)
+        if args[0] not in READ_ONLY:
+            deployed_code.record(settings, None)
+        _dbt(settings, args, counts)
+
+
+def scheduled_build(counts: dict) -> None:
+    """`make transform`: the scheduled build, or every node if the hot store's seeds and views
+    were built from other code (or were never recorded); a build of every node that succeeds
+    records this code, one that fails clears the record."""
+    settings = settings_module.load()
+    with writer_lock(settings, job="dbt build"):
+        _check_raw(settings)
+        code = deployed_code.fingerprint(os.environ, settings.dbt_target)
+        deployed = deployed_code.recorded(settings) == code
+        counts["built"] = "scheduled" if deployed else "every node"
+        if not deployed:
+            print("the hot store's seeds and views are not this code's: building every node")
+        try:
+            _dbt(settings, SCHEDULED_BUILD if deployed else FULL_BUILD, counts)
+        except JobFailed:
+            deployed_code.record(settings, None)
+            raise
+        if not deployed:
+            deployed_code.record(settings, code)
+
+
+def _check_raw(settings) -> None:
+    missing = missing_raw_tables(settings)
+    if missing:
+        raise JobFailed(missing)
+
+
+def _dbt(settings, args: list[str], counts: dict) -> None:
+    env = dbt_environment(os.environ)
+    target_path = Path(env.get("DBT_TARGET_PATH", ROOT / "target"))
+    started = time.time()  # a results file older than this is a previous run's
+    result = subprocess.run(dbt_command(args, settings.dbt_target), cwd=ROOT, env=env, check=False)
     counts.update(_results(target_path, args, started))
     if result.returncode != 0:
+        command = " ".join(args)
         raise JobFailed(f"dbt {command} exited with {result.returncode} (see dbt's log above)")
 
 
@@ -97,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt arguments (dbt only)")
     args = parser.parse_args(argv)
     if args.command == "build":
-        return run_job("transform", lambda counts: run_dbt(SCHEDULED_BUILD, counts))
+        return run_job("transform", scheduled_build)
     if args.command == "freshness":
         return run_job("freshness", lambda counts: run_dbt(["source", "freshness"], counts))
     if not args.dbt_args:

@@ -126,7 +126,14 @@ def test_the_image_holds_no_tests_bench_or_harness():
 
 def test_the_image_holds_the_whole_product():
     files = image_files()
-    for name in ("Makefile", "pyproject.toml", "README.md", "dbt_project.yml", "profiles.yml"):
+    for name in (
+        "Makefile",
+        "pyproject.toml",
+        "README.md",
+        "dbt_project.yml",
+        "profiles.yml",
+        "selectors.yml",
+    ):
         assert name in files, name
     for folder in (*PRODUCT_PACKAGES, *DBT_PROJECT):
         tracked = [f for f in context_files() if f.startswith(folder + "/")]

@@ -1,15 +1,18 @@
 """The scheduled transform (`make transform`): models and data tests every 5 minutes, while the
-unit tests, which check the SQL rather than the data, are left to CI and to analysts' builds."""
+unit tests, which check the SQL rather than the data, are left to CI and to analysts' builds;
+the seeds and views are rebuilt only when the code that builds them changes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import yaml
 
-from lnhm.transform import SCHEDULED_BUILD
+from lnhm.deployed_code import fingerprint
 from tests.test_dbt_support import REPO, Warehouse, utc_minute
 
 
@@ -81,7 +84,7 @@ def failures_after_one_more_reading(
     the next scheduled build must fail: the ids of its failed tests."""
     wh = Warehouse.duckdb(tmp_path)
     wh.backfill(0.25, utc_minute(), plants=3)
-    wh.dbt(*SCHEDULED_BUILD)
+    wh.build()
     ((fetched,),) = wh.query("select max(fetched_at) from marts.fct_readings")
     wh.execute(
         "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
@@ -91,7 +94,7 @@ def failures_after_one_more_reading(
         f"cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, run_id, "
         f"_dlt_load_id from raw.plant_readings {pick}"
     )
-    result = wh.dbt(*SCHEDULED_BUILD, check=False)
+    result = wh.build(check=False)
     assert result.returncode != 0
     return {r["unique_id"] for r in wh.run_results() if r["status"] == "fail"}
 
@@ -133,3 +136,86 @@ def test_a_new_copy_of_an_old_reading_fails_the_scheduled_build(tmp_path):
         tmp_path, "recording_taken", "origin_location", "order by fetched_at limit 1"
     )
     assert any("unique_stg_plants_api__readings_reading_id" in f for f in failed), failed
+
+
+def transform(wh: Warehouse, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m lnhm.transform <args>` on this warehouse, as `make transform` runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "lnhm.transform", *args],
+        cwd=REPO,
+        env={**wh.process_env(), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def scheduled(wh: Warehouse, **env: str) -> tuple[str, set[str]]:
+    """Run `make transform`'s build; what its job line says it built, and the ids of the nodes
+    dbt ran."""
+    job = transform(wh, "build", **env)
+    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-2000:]
+    line = json.loads(job.stdout.strip().splitlines()[-1])
+    return line["counts"]["built"], {r["unique_id"] for r in wh.run_results()}
+
+
+def test_the_scheduled_build_leaves_out_seeds_and_views_until_the_code_changes(tmp_path):
+    wh = Warehouse.duckdb(tmp_path)
+    wh.backfill(0.5, utc_minute(), plants=3)
+    # known from the files: every seed, and the staging models (views, dbt_project.yml)
+    seeds = {f"seed.lnhm.{p.stem}" for p in Path(REPO, "seeds").glob("*.csv")}
+    views = {f"model.lnhm.{p.stem}" for p in Path(REPO, "models", "staging").rglob("*.sql")}
+    from_seeds = {"model.lnhm.dim_incident_kinds", "model.lnhm.dim_failure_kinds"}
+    assert len(seeds) >= 5 and len(views) >= 3
+
+    built, first = scheduled(wh)  # a new hot store: every node
+    assert built == "every node"
+    assert seeds | views | from_seeds <= first
+    tests = {n for n in first if n.startswith("test.")}
+    assert any("stg_plants_api__readings" in t for t in tests)
+
+    built, second = scheduled(wh)
+    assert built == "scheduled"
+    assert not (seeds | views | from_seeds) & second
+    assert {n for n in second if n.startswith("test.")} == tests  # the views' tests included
+    assert "model.lnhm.fct_readings" in second
+    # a view that reads a table model: PostgreSQL drops it whenever dbt replaces that table
+    assert "model.lnhm.int_incident_episodes" in second
+
+    # a setting a model reads (dbt_project.yml's env_var) is code too
+    built, nodes = scheduled(wh, LNHM_ALERT_AFTER_MINUTES="45")
+    assert built == "every node" and seeds <= nodes
+    assert scheduled(wh, LNHM_ALERT_AFTER_MINUTES="45")[0] == "scheduled"
+
+    # an analyst's `make dbt` may change any relation: the next build builds every node
+    job = transform(wh, "dbt", "run", "--select", "stg_plants_api__readings")
+    assert job.returncode == 0, job.stdout[-2000:]
+    assert scheduled(wh)[0] == "every node"
+
+    # a view that went missing behind the record fails one build, and the next one rebuilds it
+    with duckdb.connect(str(wh.duckdb_path)) as con:
+        con.execute("drop view staging.stg_plants_api__readings")
+    assert transform(wh, "build").returncode == 1
+    built, nodes = scheduled(wh)
+    assert built == "every node" and views <= nodes
+
+
+def test_the_code_fingerprint_follows_what_dbt_builds_from(tmp_path):
+    (tmp_path / "dbt_project.yml").write_text("vars:\n  x: \"{{ env_var('LNHM_X', '1') }}\"\n")
+    (tmp_path / "models").mkdir()
+    model = tmp_path / "models" / "a.sql"
+    model.write_text("select 1")
+
+    def of(env: dict | None = None, target: str = "duckdb") -> str:
+        return fingerprint(env or {}, target, root=tmp_path)
+
+    base = of()
+    assert of() == base
+    assert of({"LNHM_OTHER": "2", "PGPASSWORD": "x"}) == base  # variables dbt does not read
+    assert of({"LNHM_X": "2"}) != base
+    assert of(target="postgres") != base
+    model.write_text("select 2")
+    assert of() != base
+    model.write_text("select 1")
+    (tmp_path / "models" / "b.sql").write_text("select 1")
+    assert of() != base
