@@ -23,10 +23,21 @@ from lnhm.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # what dbt reads to build the project (analyses are compiled, never built; profiles.yml says
-# where to connect, not what to build, and names the password's variable)
-PROJECT_FILES = ("dbt_project.yml",)
-PROJECT_FOLDERS = ("models", "seeds", "macros", "snapshots", "data_tests")
-PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-postgres", "duckdb")
+# where to connect, not what to build, and names the password's variable); files that may not
+# exist count as absent
+PROJECT_FILES = ("dbt_project.yml", "selectors.yml", "packages.yml", "dependencies.yml")
+PROJECT_FOLDERS = ("models", "seeds", "macros", "snapshots", "data_tests", "dbt_packages")
+# the kinds of file dbt reads there (not editors' swap files, caches or sqlfluff's stubs)
+DBT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+# dbt's materializations live in dbt-adapters and the adapters, not only in dbt-core
+PACKAGES = (
+    "dbt-core",
+    "dbt-adapters",
+    "dbt-common",
+    "dbt-duckdb",
+    "dbt-postgres",
+    "duckdb",
+)
 ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
 TABLE = "staging.lnhm_deployed_code"
 
@@ -34,9 +45,11 @@ TABLE = "staging.lnhm_deployed_code"
 def fingerprint(environ: Mapping[str, str], target: str, root: Path = ROOT) -> str:
     """A hash of the project's files, the values of the variables they read, the target and
     the versions of dbt and its adapters: equal fingerprints build equal seeds and views."""
-    files = [root / name for name in PROJECT_FILES]
+    files = [root / name for name in PROJECT_FILES if (root / name).is_file()]
     for folder in PROJECT_FOLDERS:
-        files += sorted(p for p in (root / folder).rglob("*") if p.is_file())
+        files += sorted(
+            p for p in (root / folder).rglob("*") if p.is_file() and p.suffix in DBT_SUFFIXES
+        )
     digest = hashlib.sha256(f"target={target}\n".encode())
     names: set[str] = set()
     for path in files:
@@ -89,6 +102,8 @@ def record(settings: Settings, value: str | None) -> None:
         statements.append(f"insert into {TABLE} values ('{value}', current_timestamp)")
     create = f"create table if not exists {TABLE} (fingerprint varchar, built_at timestamp)"
     if settings.warehouse == "duckdb":
+        if value is None and not settings.duckdb_path.exists():
+            return  # nothing to clear, and connecting would make an empty hot store file
         with duckdb.connect(str(settings.duckdb_path)) as con:
             if value is None and not _duckdb_has_schema(con):
                 return

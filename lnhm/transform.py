@@ -61,9 +61,9 @@ FULL_BUILD = [
 # builds). Their data tests still run, and dbt still orders each test after the models it reads
 # through a view that is left out.
 SCHEDULED_BUILD = ["build", "--selector", "scheduled", "--indirect-selection", "empty", *FILE_LOG]
-# dbt commands that cannot change a relation: any other `make dbt` clears the deployed-code
-# record first, so that the next scheduled build rebuilds the seeds and views
-READ_ONLY = {"ls", "list", "compile", "show", "parse", "debug", "docs", "source", "test"}
+# dbt commands that can change a relation: such a `make dbt` clears the deployed-code record
+# first, so that the next scheduled build rebuilds the seeds and views
+WRITES_RELATIONS = {"build", "run", "seed", "snapshot", "run-operation", "clone", "retry"}
 # PostgreSQL JIT-compiles a query whose estimated cost is high, and the planner estimates the
 # marts' windowed queries at millions of times the rows they touch: it spent 1.7 s compiling
 # each of the three largest models, more than it saved (the scheduled build at 1,000 plants x
@@ -93,36 +93,57 @@ def _results(target_path: Path, args: list[str], since: float) -> collections.Co
 
 
 def run_dbt(args: list[str], counts: dict) -> None:
-    """Run dbt with `args` under the writer lock; any command that may change a relation
-    clears the deployed-code record first (the next scheduled build builds every node)."""
+    """Run dbt with `args` under the writer lock; a command that can change a relation clears
+    the deployed-code record first (the next scheduled build builds every node)."""
     settings = settings_module.load()
     with writer_lock(settings, job=f"dbt {' '.join(args)}"):
         if args[0] in READS_RAW:
             _check_raw(settings)
-        if args[0] not in READ_ONLY:
+        if args[0] in WRITES_RELATIONS:
             deployed_code.record(settings, None)
         _dbt(settings, args, counts)
 
 
 def scheduled_build(counts: dict) -> None:
     """`make transform`: the scheduled build, or every node if the hot store's seeds and views
-    were built from other code (or were never recorded); a build of every node that succeeds
-    records this code, one that fails clears the record."""
+    were built from other code (or were never recorded). The record is cleared before a build
+    of every node (a build killed half-way leaves none) and written when it succeeds; a
+    scheduled build in which a node could not run clears it too (a view may be missing),
+    while data tests that found bad rows leave it."""
     settings = settings_module.load()
     with writer_lock(settings, job="dbt build"):
         _check_raw(settings)
         code = deployed_code.fingerprint(os.environ, settings.dbt_target)
         deployed = deployed_code.recorded(settings) == code
         counts["built"] = "scheduled" if deployed else "every node"
-        if not deployed:
-            print("the hot store's seeds and views are not this code's: building every node")
-        try:
-            _dbt(settings, SCHEDULED_BUILD if deployed else FULL_BUILD, counts)
-        except JobFailed:
-            deployed_code.record(settings, None)
-            raise
-        if not deployed:
-            deployed_code.record(settings, code)
+        if deployed:
+            started = time.time()
+            try:
+                _dbt(settings, SCHEDULED_BUILD, counts)
+            except JobFailed:
+                if _a_node_errored(started):
+                    deployed_code.record(settings, None)
+                raise
+            return
+        print("the hot store's seeds and views are not this code's: building every node")
+        deployed_code.record(settings, None)
+        _dbt(settings, FULL_BUILD, counts)
+        deployed_code.record(settings, code)
+
+
+def _a_node_errored(since: float) -> bool:
+    """Whether a node of the build started at `since` could not run (status error: a model
+    that failed, a test whose query broke, as on a missing view), or dbt wrote no results. A
+    data test that ran and found bad rows has status fail, which leaves the record alone."""
+    results_file = _target_path() / "run_results.json"
+    if not results_file.exists() or results_file.stat().st_mtime < since:
+        return True
+    results = json.loads(results_file.read_text()).get("results", [])
+    return any(r.get("status") == "error" for r in results)
+
+
+def _target_path() -> Path:
+    return Path(os.environ.get("DBT_TARGET_PATH", ROOT / "target"))
 
 
 def _check_raw(settings) -> None:
@@ -133,7 +154,7 @@ def _check_raw(settings) -> None:
 
 def _dbt(settings, args: list[str], counts: dict) -> None:
     env = dbt_environment(os.environ)
-    target_path = Path(env.get("DBT_TARGET_PATH", ROOT / "target"))
+    target_path = _target_path()
     started = time.time()  # a results file older than this is a previous run's
     result = subprocess.run(dbt_command(args, settings.dbt_target), cwd=ROOT, env=env, check=False)
     counts.update(_results(target_path, args, started))

@@ -91,6 +91,12 @@ def test_each_job_runs_under_its_own_role(postgres_env, simulator_server, tmp_pa
     }
     for name in ("fct_readings", "plant_status", "fct_incidents", "anomalies", "dim_botanists"):
         assert built.get(name) == "success", (name, dbt.stdout[-3000:])
+    # the scheduled transform as the transformer: it records the code it built in staging
+    # (which the role owns), reads the record back, and leaves the seeds and views out
+    for expected in ("every node", "scheduled"):
+        assert _job(env, "lnhm_transformer", "lnhm.transform", "build")["counts"]["built"] == (
+            expected
+        )
     assert _job(env, "lnhm_alerter", "alerts")["outcome"] == "ok"
     assert _job(env, "lnhm_alerter", "alerts", "ops")["outcome"] == "ok"
     assert _job(env, "lnhm_reporter", "reports")["outcome"] == "ok"

@@ -150,13 +150,36 @@ def transform(wh: Warehouse, *args: str, **env: str) -> subprocess.CompletedProc
     )
 
 
-def scheduled(wh: Warehouse, **env: str) -> tuple[str, set[str]]:
-    """Run `make transform`'s build; what its job line says it built, and the ids of the nodes
-    dbt ran."""
+def scheduled(wh: Warehouse, ok: bool = True, **env: str) -> tuple[str, set[str]]:
+    """Run `make transform`'s build (expected to succeed, or to fail if not `ok`); what its job
+    line says it built, and the ids of the nodes dbt ran."""
     job = transform(wh, "build", **env)
-    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-2000:]
+    assert (job.returncode == 0) == ok, job.stdout[-3000:] + job.stderr[-2000:]
     line = json.loads(job.stdout.strip().splitlines()[-1])
     return line["counts"]["built"], {r["unique_id"] for r in wh.run_results()}
+
+
+def compile_time_views(manifest: dict) -> set[str]:
+    """Views whose SQL holds a value read when dbt compiles it: they call, directly or through
+    other macros, a macro that runs a query (read from the manifest, not from selectors.yml)."""
+    macros = manifest["macros"]
+    querying = {uid for uid, m in macros.items() if "run_query(" in m["macro_sql"]}
+    while True:
+        more = {
+            uid
+            for uid, m in macros.items()
+            if uid not in querying and set(m["depends_on"]["macros"]) & querying
+        }
+        if not more:
+            break
+        querying |= more
+    return {
+        uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] == "model"
+        and n["config"]["materialized"] == "view"
+        and set(n["depends_on"]["macros"]) & querying
+    }
 
 
 def test_the_scheduled_build_leaves_out_seeds_and_views_until_the_code_changes(tmp_path):
@@ -164,23 +187,40 @@ def test_the_scheduled_build_leaves_out_seeds_and_views_until_the_code_changes(t
     wh.backfill(0.5, utc_minute(), plants=3)
     # known from the files: every seed, and the staging models (views, dbt_project.yml)
     seeds = {f"seed.lnhm.{p.stem}" for p in Path(REPO, "seeds").glob("*.csv")}
-    views = {f"model.lnhm.{p.stem}" for p in Path(REPO, "models", "staging").rglob("*.sql")}
+    staging = {f"model.lnhm.{p.stem}" for p in Path(REPO, "models", "staging").rglob("*.sql")}
     from_seeds = {"model.lnhm.dim_incident_kinds", "model.lnhm.dim_failure_kinds"}
-    assert len(seeds) >= 5 and len(views) >= 3
+    assert len(seeds) >= 5 and len(staging) >= 3
 
     built, first = scheduled(wh)  # a new hot store: every node
     assert built == "every node"
-    assert seeds | views | from_seeds <= first
+    assert seeds | staging | from_seeds <= first
     tests = {n for n in first if n.startswith("test.")}
     assert any("stg_plants_api__readings" in t for t in tests)
+    manifest = json.loads((wh.target_path / "manifest.json").read_text())
+    views = {
+        uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] == "model" and n["config"]["materialized"] == "view"
+    }
+    assert staging <= views and len(views) >= 6
 
     built, second = scheduled(wh)
     assert built == "scheduled"
-    assert not (seeds | views | from_seeds) & second
+    assert not (seeds | from_seeds) & second
     assert {n for n in second if n.startswith("test.")} == tests  # the views' tests included
+    assert not {n for n in second if n.startswith("unit_test.")}
     assert "model.lnhm.fct_readings" in second
-    # a view that reads a table model: PostgreSQL drops it whenever dbt replaces that table
-    assert "model.lnhm.int_incident_episodes" in second
+    # the one view built every run: it reads a table model (PostgreSQL drops it whenever dbt
+    # replaces that table) and holds values read at compile time
+    assert views & second == {"model.lnhm.int_incident_episodes"}
+    # and every view whose SQL holds a value read at compile time is built every run
+    assert "model.lnhm.int_incident_episodes" in compile_time_views(manifest)
+    assert compile_time_views(manifest) <= second
+
+    # a `make dbt` that cannot change a relation keeps the record
+    job = transform(wh, "dbt", "ls", "--select", "fct_readings")
+    assert job.returncode == 0, job.stdout[-2000:]
+    assert scheduled(wh)[0] == "scheduled"
 
     # a setting a model reads (dbt_project.yml's env_var) is code too
     built, nodes = scheduled(wh, LNHM_ALERT_AFTER_MINUTES="45")
@@ -195,9 +235,27 @@ def test_the_scheduled_build_leaves_out_seeds_and_views_until_the_code_changes(t
     # a view that went missing behind the record fails one build, and the next one rebuilds it
     with duckdb.connect(str(wh.duckdb_path)) as con:
         con.execute("drop view staging.stg_plants_api__readings")
-    assert transform(wh, "build").returncode == 1
+    assert scheduled(wh, ok=False)[0] == "scheduled"
     built, nodes = scheduled(wh)
     assert built == "every node" and views <= nodes
+
+    # a bad new reading fails data tests (status fail, not error): the record stays
+    ((fetched,),) = wh.query("select max(fetched_at) from marts.fct_readings")
+    wh.execute(
+        "insert into raw.plant_readings (plant_id, recording_taken, last_watered, name, "
+        "soil_moisture, temperature, origin_location, payload, fetched_at, run_id, _dlt_load_id) "
+        "select plant_id, '2030-01-01T00:00:00.000Z', last_watered, name, soil_moisture, "
+        'temperature, \'["95.0", "-2.98", "Liverpool", "GB", "Europe/London"]\', '
+        f"payload, cast('{fetched:%Y-%m-%d %H:%M:%S}' as timestamp) + interval 1 minute, run_id, "
+        "_dlt_load_id from raw.plant_readings limit 1"
+    )
+    for _ in range(2):
+        built, nodes = scheduled(wh, ok=False)
+        assert built == "scheduled"
+        assert any(
+            r["status"] == "fail" and "accepted_range_stg_plants_api__readings" in r["unique_id"]
+            for r in wh.run_results()
+        )
 
 
 def test_the_code_fingerprint_follows_what_dbt_builds_from(tmp_path):
@@ -217,5 +275,7 @@ def test_the_code_fingerprint_follows_what_dbt_builds_from(tmp_path):
     model.write_text("select 2")
     assert of() != base
     model.write_text("select 1")
+    (tmp_path / "models" / ".a.sql.swp").write_text("an editor's")  # not a file dbt reads
+    assert of() == base
     (tmp_path / "models" / "b.sql").write_text("select 1")
     assert of() != base
