@@ -5,8 +5,9 @@ data, so the scheduled build leaves them out while the hot store holds them as t
 would build them. That is recorded here, in `staging.lnhm_deployed_code`: a fingerprint of what
 decides how dbt builds them (the project's files, the environment variables they name, the
 target, the versions of dbt and its adapters). It is written after a build of every node
-succeeds, and cleared after a build fails or before an analyst's `make dbt` may change any
-relation. No record, or another fingerprint, and the next scheduled build builds every node.
+succeeds, and cleared before such a build, after a scheduled build in which a node could not
+run, and before an analyst's `make dbt` that can change a relation. No record, or another
+fingerprint, and the next scheduled build builds every node.
 """
 
 from __future__ import annotations

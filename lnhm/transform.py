@@ -117,11 +117,14 @@ def scheduled_build(counts: dict) -> None:
         deployed = deployed_code.recorded(settings) == code
         counts["built"] = "scheduled" if deployed else "every node"
         if deployed:
-            started = time.time()
             try:
                 _dbt(settings, SCHEDULED_BUILD, counts)
             except JobFailed:
-                if _a_node_errored(started):
+                # counts holds this run's node statuses from dbt's results: "error" is a node
+                # that could not run (a model, or a test on a missing view); none at all, dbt
+                # stopped before any node. Data tests that found bad rows ("fail") keep it.
+                statuses = counts.keys() - {"built"}
+                if "error" in statuses or not statuses:
                     deployed_code.record(settings, None)
                 raise
             return
@@ -129,21 +132,6 @@ def scheduled_build(counts: dict) -> None:
         deployed_code.record(settings, None)
         _dbt(settings, FULL_BUILD, counts)
         deployed_code.record(settings, code)
-
-
-def _a_node_errored(since: float) -> bool:
-    """Whether a node of the build started at `since` could not run (status error: a model
-    that failed, a test whose query broke, as on a missing view), or dbt wrote no results. A
-    data test that ran and found bad rows has status fail, which leaves the record alone."""
-    results_file = _target_path() / "run_results.json"
-    if not results_file.exists() or results_file.stat().st_mtime < since:
-        return True
-    results = json.loads(results_file.read_text()).get("results", [])
-    return any(r.get("status") == "error" for r in results)
-
-
-def _target_path() -> Path:
-    return Path(os.environ.get("DBT_TARGET_PATH", ROOT / "target"))
 
 
 def _check_raw(settings) -> None:
@@ -154,7 +142,7 @@ def _check_raw(settings) -> None:
 
 def _dbt(settings, args: list[str], counts: dict) -> None:
     env = dbt_environment(os.environ)
-    target_path = _target_path()
+    target_path = Path(env.get("DBT_TARGET_PATH", ROOT / "target"))
     started = time.time()  # a results file older than this is a previous run's
     result = subprocess.run(dbt_command(args, settings.dbt_target), cwd=ROOT, env=env, check=False)
     counts.update(_results(target_path, args, started))
